@@ -1,0 +1,12 @@
+[
+  ./misc/nixpkgs.nix
+  ./misc/assertions.nix
+  ./misc/freeform.nix
+  ./config/networking.nix
+  ./config/users.nix
+  ./config/system-path.nix
+  ./system/etc.nix
+  ./system/activation.nix
+  ./system/toplevel.nix
+  ./testbed/payload.nix
+]
