@@ -1,0 +1,1 @@
+export { buildCli, HIVE_VERSION } from "./cli.js";

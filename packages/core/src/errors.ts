@@ -1,0 +1,35 @@
+/**
+ * Every failure hive reports to a user has a code from this list; the CLI maps codes to hints
+ * and exit codes. Programmer bugs stay plain Errors.
+ */
+export const HIVE_ERROR_CODES = [
+  "HIVE_USAGE",
+  "HIVE_INVALID_NODE_NAME",
+  "HIVE_INVALID_STORE_PATH",
+  "HIVE_EVAL_FAILED",
+  "HIVE_BUILD_FAILED",
+  "HIVE_SSH_HOST_KEY_MISMATCH",
+] as const;
+
+export type HiveErrorCode = (typeof HIVE_ERROR_CODES)[number];
+
+export interface HiveErrorOptions {
+  hint?: string;
+  cause?: unknown;
+}
+
+export class HiveError extends Error {
+  readonly code: HiveErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: HiveErrorCode, message: string, options: HiveErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "HiveError";
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export function isHiveError(error: unknown): error is HiveError {
+  return error instanceof HiveError;
+}

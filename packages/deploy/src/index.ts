@@ -1,0 +1,2 @@
+// deploy: this package is filled by later issues (see DESIGN.md section 2).
+export {};

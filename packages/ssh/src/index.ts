@@ -1,0 +1,2 @@
+// ssh: this package is filled by later issues (see DESIGN.md section 2).
+export {};
