@@ -11,7 +11,7 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: "unit", include: ["packages/*/src/**/*.test.ts"] },
+        test: { name: "unit", include: ["packages/*/src/**/*.test.ts"], sequence: { groupOrder: 0 } },
       },
       {
         resolve: { alias },
@@ -23,6 +23,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Each file brings up its own fleet; two at a time fit two cores.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs the whole test suite: unit tests and integration tests against a
+# real local fleet (real nix, real sshd, a store per host).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+status=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`hive tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$report" || true
+exit "$status"

@@ -1,0 +1,31 @@
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { run } from "../support/run.js";
+import { hiveBin } from "../support/paths.js";
+
+describe("the hive executable", () => {
+  it("prints its version", async () => {
+    const { version } = JSON.parse(
+      await readFile(new URL("../../packages/cli/package.json", import.meta.url), "utf8"),
+    ) as { version: string };
+    const result = await run(process.execPath, [hiveBin, "--version"]);
+    expect(result).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it("prints help with the exit codes", async () => {
+    const result = await run(process.execPath, [hiveBin, "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^hive <command> \[options\]/);
+    expect(result.stdout).toMatch(/Exit codes: 0 success, 1 failure, 2 usage error/);
+  });
+
+  it.each([
+    [[], /name a command/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+    [["--frobnicate"], /Unknown argument: frobnicate/],
+  ])("refuses %j with exit code 2", async (args, message) => {
+    const result = await run(process.execPath, [hiveBin, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
