@@ -1,12 +1,17 @@
 import yargs, { type Argv } from "yargs";
 import { createRequire } from "node:module";
+import { EXIT_CODES_HELP } from "./exit-codes.js";
+import { evalCommand } from "./commands/eval.js";
+import { nixInfoCommand } from "./commands/nix-info.js";
+import { nodesCommand } from "./commands/nodes.js";
+import { replCommand } from "./commands/repl.js";
 
 const require = createRequire(import.meta.url);
 export const HIVE_VERSION: string = (require("../package.json") as { version: string }).version;
 
-/** The hive command line. Commands arrive with the features that implement them. */
+/** The hive command line. */
 export function buildCli(argv: readonly string[]): Argv {
-  return yargs([...argv])
+  let cli = yargs([...argv])
     .scriptName("hive")
     .usage("$0 <command> [options]\n\nDeploy NixOS configurations from a Colmena-style hive to a fleet of machines.")
     .version(HIVE_VERSION)
@@ -15,11 +20,8 @@ export function buildCli(argv: readonly string[]): Argv {
     .strict()
     .strictCommands()
     .demandCommand(1, "name a command")
-    .check((args) => {
-      const [unknown] = args._;
-      if (unknown !== undefined) throw new Error(`unknown command ${JSON.stringify(String(unknown))}`);
-      return true;
-    })
-    .epilogue("Exit codes: 0 success, 1 failure, 2 usage error.")
-    .wrap(null);
+    .epilogue(EXIT_CODES_HELP)
+    .wrap(Math.min(120, process.stdout.columns || 100));
+  for (const command of [nodesCommand, evalCommand, replCommand, nixInfoCommand]) cli = command(cli);
+  return cli;
 }

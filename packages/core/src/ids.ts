@@ -28,3 +28,13 @@ export function parseStorePath(raw: string): StorePath {
   }
   return raw as StorePath;
 }
+
+/** A derivation in the Nix store: a store path ending in `.drv`. */
+export type DrvPath = Brand<string, "DrvPath">;
+
+export function parseDrvPath(raw: string): DrvPath {
+  if (!raw.endsWith(".drv"))
+    throw new HiveError("HIVE_INVALID_STORE_PATH", `not a derivation path: ${JSON.stringify(raw)}`);
+  parseStorePath(raw);
+  return raw as DrvPath;
+}

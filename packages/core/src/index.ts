@@ -1,2 +1,21 @@
 export { HiveError, HIVE_ERROR_CODES, isHiveError, type HiveErrorCode, type HiveErrorOptions } from "./errors.js";
-export { parseNodeName, parseStorePath, type NodeName, type StorePath } from "./ids.js";
+export { parseDrvPath, parseNodeName, parseStorePath, type DrvPath, type NodeName, type StorePath } from "./ids.js";
+export {
+  EVAL_SCHEMA_VERSION,
+  parseDeployment,
+  parseHiveInfo,
+  type Deployment,
+  type HiveInfo,
+  type HiveMeta,
+  type KeySource,
+  type NodeConfig,
+  type NodeKey,
+} from "./node-config.js";
+export {
+  parseNodeFilter,
+  requireExplicitSelection,
+  selectNodes,
+  type FilterItem,
+  type NodeFilter,
+  type SelectableNode,
+} from "./node-filter.js";

@@ -1,2 +1,16 @@
-// eval: this package is filled by later issues (see DESIGN.md section 2).
-export {};
+export {
+  Hive,
+  type ChunkOptions,
+  type EvaluatedNode,
+  type IntrospectionExpression,
+  type OpenHiveOptions,
+} from "./hive.js";
+export { resolveHiveSource, describeSource, type HiveSource } from "./hive-source.js";
+export {
+  parseEvalNodeLimit,
+  resolveEvalLimits,
+  availableMemory,
+  type EvalLimits,
+  type EvalNodeLimit,
+} from "./eval-limits.js";
+export { evaluateInChunks, type NodeOutcome } from "./chunked-eval.js";

@@ -1,2 +1,12 @@
-// The local `nix` runner (eval, build, store queries) lands with the evaluator and apply issues.
-export {};
+export {
+  HIVE_NIX_CONFIG,
+  NixCommandError,
+  nixEnvironment,
+  nixOptionArgs,
+  runNix,
+  runNixInteractive,
+  type NixOptions,
+  type NixRun,
+} from "./nix-command.js";
+export { summarizeNixError } from "./nix-error.js";
+export { readNixInfo, type NixInfo } from "./nix-info.js";

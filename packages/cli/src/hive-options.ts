@@ -1,0 +1,68 @@
+import type { Argv } from "yargs";
+import { HiveError, parseNodeFilter, type NodeFilter } from "@hive/core";
+import { Hive, parseEvalNodeLimit, resolveEvalLimits, type EvalLimits } from "@hive/eval";
+import type { NixOptions } from "@hive/nix";
+import { printWarning } from "./report.js";
+
+/** Options every command that reads the hive takes. */
+export function withHiveOptions<T>(y: Argv<T>) {
+  return y
+    .option("config", {
+      alias: "f",
+      type: "string",
+      describe:
+        "the hive: a hive.nix, flake.nix, directory or flake URI (default: search upward for flake.nix, then hive.nix)",
+    })
+    .option("show-trace", { type: "boolean", default: false, describe: "show Nix's full trace on evaluation errors" })
+    .option("impure", {
+      type: "boolean",
+      default: false,
+      describe: "allow impure evaluation (e.g. <nixpkgs> or uninitialised nixpkgs in a flake)",
+    })
+    .option("nix-option", {
+      type: "string",
+      array: true,
+      nargs: 2,
+      describe: "pass --option NAME VALUE to Nix (repeatable)",
+    })
+    .option("eval-node-limit", {
+      type: "string",
+      default: "auto",
+      describe: "nodes evaluated per nix process: auto (from available memory), 0 (no limit) or a number",
+    });
+}
+
+export function withNodeFilter<T>(y: Argv<T>) {
+  return y.option("on", {
+    type: "string",
+    array: true,
+    describe: "nodes to select: names, globs and @tags, comma-separated, OR'd; !x excludes (e.g. 'web-*,@db,!web-3')",
+  });
+}
+
+interface HiveArgs {
+  config?: string | undefined;
+  "show-trace": boolean;
+  impure: boolean;
+  "nix-option"?: string[] | undefined;
+}
+
+export function nixOptionsFrom(args: HiveArgs): NixOptions {
+  const raw = args["nix-option"] ?? [];
+  if (raw.length % 2 !== 0) throw new HiveError("HIVE_USAGE", "--nix-option takes a NAME and a VALUE");
+  const options: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) options.push([raw[i] ?? "", raw[i + 1] ?? ""]);
+  return { showTrace: args["show-trace"], impure: args.impure, options };
+}
+
+export function openHive(args: HiveArgs): Promise<Hive> {
+  return Hive.open({ config: args.config, cwd: process.cwd(), nix: nixOptionsFrom(args), onWarning: printWarning });
+}
+
+export function nodeFilterFrom(args: { on?: string[] | undefined }): NodeFilter | undefined {
+  return args.on === undefined ? undefined : parseNodeFilter(args.on);
+}
+
+export function evalLimitsFrom(args: { "eval-node-limit": string }, nodeCount: number): EvalLimits {
+  return resolveEvalLimits(parseEvalNodeLimit(args["eval-node-limit"]), nodeCount);
+}

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { HiveError } from "./errors.js";
+import { parseNodeName, type NodeName } from "./ids.js";
+
+/**
+ * What crosses from `nix eval` into hive: validated here into typed values, with messages that
+ * name the node and the option. Version of the Nix/TypeScript contract: bump it (in both
+ * `evaluator.nix` callers and here) when a query's shape changes.
+ */
+export const EVAL_SCHEMA_VERSION = 1;
+
+const keySchema = z.object({
+  name: z.string(),
+  source: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("text") }),
+    z.object({ kind: z.literal("file"), path: z.string() }),
+    z.object({ kind: z.literal("command"), argv: z.array(z.string()).min(1) }),
+  ]),
+  destDir: z.string(),
+  path: z.string(),
+  user: z.string(),
+  group: z.string(),
+  permissions: z.string().regex(/^0?[0-7]{3,4}$/, "must be an octal mode such as 0600"),
+  uploadAt: z.enum(["pre-activation", "post-activation"]),
+});
+
+const deploymentSchema = z.object({
+  targetHost: z.string().min(1).nullable(),
+  targetPort: z.number().int().min(1).max(65535).nullable(),
+  targetUser: z.string().min(1).nullable(),
+  allowLocalDeployment: z.boolean(),
+  buildOnTarget: z.boolean(),
+  tags: z.array(z.string()),
+  keys: z.record(z.string(), keySchema),
+  replaceUnknownProfiles: z.boolean(),
+  privilegeEscalationCommand: z.array(z.string()),
+  sshOptions: z.array(z.string()),
+});
+
+export type NodeKey = z.infer<typeof keySchema>;
+export type KeySource = NodeKey["source"];
+export type Deployment = z.infer<typeof deploymentSchema>;
+
+export interface NodeConfig {
+  name: NodeName;
+  deployment: Deployment;
+}
+
+const metaSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  machinesFile: z.string().nullable(),
+  allowApplyAll: z.boolean(),
+});
+export type HiveMeta = z.infer<typeof metaSchema>;
+
+const infoSchema = z.object({
+  schema: z.number(),
+  source: z.enum(["hive", "colmenaHive"]),
+  nodes: z.array(z.string()),
+  meta: metaSchema,
+});
+
+export interface HiveInfo {
+  source: "hive" | "colmenaHive";
+  nodes: NodeName[];
+  meta: HiveMeta;
+}
+
+function describeIssues(error: z.ZodError, prefix: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map(String).join(".");
+      return `${prefix}${path === "" ? "" : `.${path}`}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+export function parseDeployment(node: NodeName, raw: unknown): Deployment {
+  const parsed = deploymentSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: ${describeIssues(parsed.error, "deployment")}`, {
+      hint: "the hive's evaluator returned data hive does not understand; is the colmenaHive from a compatible Colmena?",
+    });
+  }
+  return parsed.data;
+}
+
+export function parseHiveInfo(raw: unknown): HiveInfo {
+  const parsed = infoSchema.safeParse(raw);
+  if (!parsed.success) throw new HiveError("HIVE_EVAL_INVALID", `hive info: ${describeIssues(parsed.error, "info")}`);
+  if (parsed.data.schema !== EVAL_SCHEMA_VERSION) {
+    throw new HiveError(
+      "HIVE_EVAL_INVALID",
+      `the hive evaluator speaks schema ${parsed.data.schema}, this hive expects ${EVAL_SCHEMA_VERSION}`,
+    );
+  }
+  const nodes = parsed.data.nodes.map((name) => {
+    try {
+      return parseNodeName(name);
+    } catch (error) {
+      throw new HiveError(
+        "HIVE_INVALID_NODE_NAME",
+        `the hive has a node named ${JSON.stringify(name)}, which hive will not deploy`,
+        {
+          hint: "node names become host names and file names: use letters, digits, '_', '-' and '.', not starting with '-' or '.'",
+          cause: error,
+        },
+      );
+    }
+  });
+  return { source: parsed.data.source, nodes, meta: parsed.data.meta };
+}

@@ -1,0 +1,202 @@
+# hive's evaluator: turns a Colmena hive (raw `colmena` / hive.nix value, or an evaluated
+# `colmenaHive`) into the queries hive runs. It is applied with `nix eval --apply`, so it must
+# not import files: a flake stays pure unless the user asks for --impure.
+#
+#   (import evaluator.nix) { hermetic; schema; } hiveValue  ->  { info; tags; nodes; eval; introspect; }
+#
+# Every query returns JSON-safe data. Key contents never leave Nix through these queries.
+{ hermetic, schema }:
+value:
+with builtins;
+let
+  reservedNames = [ "defaults" "network" "meta" ];
+  isEvaluated = isAttrs value && value ? __schema;
+
+  # --- raw hives -----------------------------------------------------------------------------
+  rawHive =
+    if isFunction value || (isAttrs value && value ? __functor) then value { }
+    else if isAttrs value then value
+    else throw "The hive must evaluate to an attribute set (or a function returning one), not a ${typeOf value}.";
+
+  userMeta =
+    if rawHive ? meta && rawHive ? network then
+      throw "Only one of `network` and `meta` may be specified. `meta` should be used as `network` is for NixOps compatibility."
+    else rawHive.meta or rawHive.network or { };
+
+  uninitialized = what: configName: ''
+    Passing ${what} as ${configName} is not accepted with flakes. Initialise Nixpkgs instead:
+
+      colmena = {
+        ${configName} = import nixpkgs {
+          system = "x86_64-linux"; # the system of your nodes
+          overlays = [ ];
+        };
+      };
+  '';
+
+  mkNixpkgs = configName: conf:
+    if typeOf conf == "path" || (isAttrs conf && conf ? outPath && !(conf ? lib)) then
+      (if hermetic then throw (uninitialized "a path to Nixpkgs" configName) else mkNixpkgs configName (import conf))
+    else if isFunction conf then
+      (if hermetic then throw (uninitialized "a Nixpkgs function" configName) else conf { overlays = [ ]; })
+    else if isAttrs conf then
+      (if conf ? outputs then throw (uninitialized "an uninitialised Nixpkgs flake input" configName)
+      else if !(conf ? lib && conf ? path) then throw "${configName} is an attribute set but not a Nixpkgs package set (it has no `lib` and `path`)."
+      else conf)
+    else throw ''
+      ${configName} must be one of:
+      - a path to Nixpkgs (e.g. <nixpkgs>) (not with flakes)
+      - a Nixpkgs function (e.g. import <nixpkgs>) (not with flakes)
+      - an initialised Nixpkgs package set (e.g. import nixpkgs { system = "x86_64-linux"; })
+    '';
+
+  nixpkgs =
+    if userMeta ? nixpkgs && userMeta.nixpkgs != null then mkNixpkgs "meta.nixpkgs" userMeta.nixpkgs
+    else if hermetic then throw "meta.nixpkgs must be set when the hive is a flake: set `meta.nixpkgs = import nixpkgs { system = \"...\"; };`."
+    else
+      let fromSearchPath = tryEval <nixpkgs>; in
+      if fromSearchPath.success then mkNixpkgs "meta.nixpkgs" fromSearchPath.value
+      else throw "meta.nixpkgs is not set and <nixpkgs> is not in the Nix search path: set meta.nixpkgs in the hive (e.g. `meta.nixpkgs = import ./nixpkgs { system = \"x86_64-linux\"; };`) or add nixpkgs to NIX_PATH.";
+
+  # An evaluated hive brings its own lib; a raw one is evaluated with its nixpkgs' lib.
+  lib = if isEvaluated then value.introspect ({ lib, ... }: lib) else nixpkgs.lib;
+
+  metaOptions = { lib, ... }: let inherit (lib) mkOption types; in {
+    options = {
+      name = mkOption { type = types.str; default = "hive"; };
+      description = mkOption { type = types.str; default = "A Colmena Hive"; };
+      nixpkgs = mkOption { type = types.unspecified; default = null; };
+      nodeNixpkgs = mkOption { type = types.attrsOf types.unspecified; default = { }; };
+      specialArgs = mkOption { type = types.attrsOf types.unspecified; default = { }; };
+      nodeSpecialArgs = mkOption { type = types.attrsOf types.unspecified; default = { }; };
+      machinesFile = mkOption { type = types.nullOr types.path; default = null; apply = v: if v == null then null else toString v; };
+      allowApplyAll = mkOption { type = types.bool; default = true; };
+    };
+  };
+
+  meta = (lib.evalModules { modules = [ metaOptions userMeta ]; prefix = [ "meta" ]; }).config;
+
+  keyType = { lib, name, config, ... }: let inherit (lib) mkOption types; in {
+    options = {
+      name = mkOption { type = types.str; default = name; };
+      text = mkOption { type = types.nullOr types.str; default = null; };
+      keyFile = mkOption { type = types.nullOr types.path; default = null; apply = v: if v == null then null else toString v; };
+      keyCommand = mkOption { type = types.nullOr (types.addCheck (types.listOf types.str) (l: l != [ ])); default = null; };
+      destDir = mkOption { type = types.path; default = "/run/keys"; };
+      path = mkOption { type = types.path; default = "${config.destDir}/${config.name}"; internal = true; };
+      user = mkOption { type = types.str; default = "root"; };
+      group = mkOption { type = types.str; default = "root"; };
+      permissions = mkOption { type = types.str; default = "0600"; };
+      uploadAt = mkOption { type = types.enum [ "pre-activation" "post-activation" ]; default = "pre-activation"; };
+    };
+  };
+
+  deploymentOptions = { name, lib, ... }: let inherit (lib) mkOption types; in {
+    options.deployment = {
+      targetHost = mkOption { type = types.nullOr types.str; default = name; };
+      targetPort = mkOption { type = types.nullOr types.ints.unsigned; default = null; };
+      targetUser = mkOption { type = types.nullOr types.str; default = "root"; };
+      allowLocalDeployment = mkOption { type = types.bool; default = false; };
+      buildOnTarget = mkOption { type = types.bool; default = false; };
+      tags = mkOption { type = types.listOf types.str; default = [ ]; };
+      keys = mkOption { type = types.attrsOf (types.submodule keyType); default = { }; };
+      replaceUnknownProfiles = mkOption { type = types.bool; default = true; };
+      privilegeEscalationCommand = mkOption { type = types.listOf types.str; default = [ "sudo" "-H" "--" ]; };
+      sshOptions = mkOption { type = types.listOf types.str; default = [ ]; };
+    };
+  };
+
+  keySources = key: filter (s: key.${s} != null) [ "text" "keyFile" "keyCommand" ];
+  keyProblems = deployment: lib.concatMap (keyName:
+    let sources = keySources deployment.keys.${keyName}; in
+    lib.optional (length sources != 1)
+      "deployment.keys.${lib.showOption [ keyName ]} must set exactly one of `text', `keyFile' and `keyCommand'${if sources == [ ] then " (it sets none)" else " (it sets ${lib.concatStringsSep ", " sources})"}")
+    (attrNames deployment.keys);
+
+  assertionModule = { config, name, ... }: {
+    assertions = map (message: { assertion = false; message = "node `${name}': ${message}"; }) (keyProblems config.deployment);
+  };
+
+  configsFor = name: let c = rawHive.${name}; in if isList c then c else [ c ];
+
+  evalNode = name: configs:
+    let
+      npkgs = if meta.nodeNixpkgs ? ${name} then mkNixpkgs "meta.nodeNixpkgs.${name}" meta.nodeNixpkgs.${name} else nixpkgs;
+      nixpkgsModule = { lib, ... }: {
+        nixpkgs.overlays = lib.mkBefore (npkgs.overlays or [ ]);
+        nixpkgs.config = lib.mkBefore (npkgs.config or { });
+      };
+    in
+    import (npkgs.path + "/nixos/lib/eval-config.nix") {
+      inherit (npkgs) system;
+      modules = [ nixpkgsModule assertionModule deploymentOptions (rawHive.defaults or { }) ] ++ configs;
+      specialArgs = { inherit name; nodes = uncheckedNodes; } // meta.specialArgs // (meta.nodeSpecialArgs.${name} or { });
+    };
+
+  rawNodeNames = filter (n: !(elem n reservedNames)) (attrNames rawHive);
+  uncheckedNodes = lib.genAttrs rawNodeNames (name: evalNode name ([ { _module.check = false; } ] ++ configsFor name));
+  rawNodes = lib.genAttrs rawNodeNames (name: evalNode name (configsFor name));
+
+  # --- the evaluated hive, either way ------------------------------------------------------------
+  hive =
+    if isEvaluated then {
+      nodeNames = attrNames value.nodes;
+      meta = value.metaConfig or { };
+      deployment = name: value.nodes.${name}.config.deployment;
+      toplevel = name: value.toplevel.${name} or value.nodes.${name}.config.system.build.toplevel;
+      inherit (value) introspect;
+    } else {
+      nodeNames = rawNodeNames;
+      meta = meta;
+      deployment = name: rawNodes.${name}.config.deployment;
+      toplevel = name: rawNodes.${name}.config.system.build.toplevel;
+      introspect = f: f { inherit lib; pkgs = nixpkgs; nodes = uncheckedNodes; };
+    };
+
+  keyJson = key: {
+    inherit (key) name destDir path user group permissions uploadAt;
+    source =
+      if key.text != null then { kind = "text"; }
+      else if key.keyFile != null then { kind = "file"; path = key.keyFile; }
+      else { kind = "command"; argv = key.keyCommand; };
+  };
+
+  deploymentJson = name:
+    let
+      d = hive.deployment name;
+      problems = keyProblems d;
+    in
+    if problems != [ ] then throw "${lib.concatStringsSep "; " problems}."
+    else {
+      inherit (d) targetHost targetPort targetUser allowLocalDeployment buildOnTarget tags
+        replaceUnknownProfiles privilegeEscalationCommand;
+      sshOptions = d.sshOptions or [ ];
+      keys = mapAttrs (_: keyJson) d.keys;
+    };
+
+  checkNames = names: map (n: if elem n hive.nodeNames then n else throw "hive has no node named `${n}'") names;
+in
+{
+  # Cheap: meta and node names only.
+  info = {
+    inherit schema;
+    source = if isEvaluated then "colmenaHive" else "hive";
+    nodes = hive.nodeNames;
+    meta = {
+      name = hive.meta.name or "hive";
+      description = hive.meta.description or "";
+      machinesFile = hive.meta.machinesFile or null;
+      allowApplyAll = hive.meta.allowApplyAll or true;
+    };
+  };
+  # Per node, only what selecting by tag needs.
+  tags = names: listToAttrs (map (name: { inherit name; value = (hive.deployment name).tags; }) (checkNames names));
+  nodes = names: listToAttrs (map (name: { inherit name; value = deploymentJson name; }) (checkNames names));
+  # Deployment config and the system's derivation, together for each node.
+  eval = names: listToAttrs (map (name: {
+    inherit name;
+    value = { deployment = deploymentJson name; drvPath = (hive.toplevel name).drvPath; };
+  }) (checkNames names));
+  introspect = f: hive.introspect f;
+  instantiate = names: map hive.toplevel (checkNames names);
+}

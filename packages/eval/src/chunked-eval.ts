@@ -1,0 +1,61 @@
+import PQueue from "p-queue";
+import { HiveError, type NodeName } from "@hive/core";
+import { NixCommandError } from "@hive/nix";
+import type { EvalLimits } from "./eval-limits.js";
+
+export type NodeOutcome<T> = { node: NodeName; ok: true; value: T } | { node: NodeName; ok: false; error: HiveError };
+
+/**
+ * Evaluates nodes in chunks, `limits.parallel` nix processes at a time, and reports each node as
+ * soon as its chunk is done. A chunk that fails is split in two until the failing nodes stand
+ * alone: one broken node fails alone, with its own error, and costs the others only a retry.
+ */
+export async function evaluateInChunks<T>(
+  nodes: readonly NodeName[],
+  limits: EvalLimits,
+  evaluateChunk: (chunk: readonly NodeName[], signal: AbortSignal | undefined) => Promise<Map<NodeName, T>>,
+  onOutcome: (outcome: NodeOutcome<T>) => void,
+  options: { signal?: AbortSignal | undefined; onChunk?: ((chunk: readonly NodeName[]) => void) | undefined } = {},
+): Promise<void> {
+  const queue = new PQueue({ concurrency: limits.parallel });
+  let fatal: unknown;
+  const run = async (chunk: readonly NodeName[]): Promise<void> => {
+    if (fatal !== undefined || options.signal?.aborted) return;
+    options.onChunk?.(chunk);
+    try {
+      const values = await evaluateChunk(chunk, options.signal);
+      for (const node of chunk) {
+        const value = values.get(node);
+        if (value === undefined) throw new Error(`evaluation returned nothing for ${node}`);
+        onOutcome({ node, ok: true, value });
+      }
+    } catch (error) {
+      if (!(error instanceof NixCommandError)) {
+        fatal ??= error;
+        queue.clear();
+        return;
+      }
+      const [single] = chunk;
+      if (chunk.length === 1 && single !== undefined) {
+        onOutcome({
+          node: single,
+          ok: false,
+          error: new HiveError("HIVE_NODE_EVAL_FAILED", `node ${single}: evaluation failed:\n${error.message}`, {
+            cause: error,
+          }),
+        });
+        return;
+      }
+      const half = Math.ceil(chunk.length / 2);
+      void queue.add(() => run(chunk.slice(0, half)));
+      void queue.add(() => run(chunk.slice(half)));
+    }
+  };
+  for (let i = 0; i < nodes.length; i += limits.nodesPerChunk) {
+    const chunk = nodes.slice(i, i + limits.nodesPerChunk);
+    void queue.add(() => run(chunk));
+  }
+  await queue.onIdle();
+  if (fatal !== undefined) throw fatal as Error;
+  options.signal?.throwIfAborted();
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from "node:fs";
+import { EVAL_SCHEMA_VERSION, HiveError } from "@hive/core";
+import { NixCommandError, nixOptionArgs, runNix, type NixOptions } from "@hive/nix";
+import { describeSource, type HiveSource } from "./hive-source.js";
+
+const EVALUATOR = readFileSync(new URL("../assets/evaluator.nix", import.meta.url), "utf8");
+
+const MISSING_OUTPUT = /does not provide attribute .*'"?(colmenaHive|colmena)"?'/;
+
+/**
+ * Runs queries against a hive through `nix eval --apply`: the evaluator is applied to the hive
+ * value (a flake's colmenaHive/colmena output, or a hive.nix file), so flakes are evaluated
+ * purely unless --impure is given.
+ */
+export class EvaluatorQuery {
+  private flakeOutput: "colmenaHive" | "colmena" | undefined;
+
+  constructor(
+    readonly source: HiveSource,
+    readonly nix: NixOptions,
+  ) {}
+
+  private get hermetic(): boolean {
+    return this.source.kind === "flake" && !this.nix.impure;
+  }
+
+  private applyExpression(body: string): string {
+    return `hive: let e = (${EVALUATOR}) { hermetic = ${String(this.hermetic)}; schema = ${EVAL_SCHEMA_VERSION}; } hive; in ${body}`;
+  }
+
+  private args(installable: readonly string[], body: string, impure: boolean): string[] {
+    return [
+      "eval",
+      "--json",
+      ...nixOptionArgs(this.nix),
+      ...(impure || this.nix.impure || this.source.kind === "file" ? ["--impure"] : []),
+      ...installable,
+      "--apply",
+      this.applyExpression(body),
+    ];
+  }
+
+  private runOptions(signal: AbortSignal | undefined): { signal?: AbortSignal; showTrace: boolean } {
+    return signal ? { signal, showTrace: this.nix.showTrace ?? false } : { showTrace: this.nix.showTrace ?? false };
+  }
+
+  /** Evaluates `body` (a Nix expression over `e`, the evaluator's queries) and returns its JSON. */
+  async run(body: string, options: { signal?: AbortSignal | undefined; impure?: boolean } = {}): Promise<unknown> {
+    const impure = options.impure ?? false;
+    if (this.source.kind === "file") return this.runOn(["--file", this.source.path], body, impure, options.signal);
+    if (this.flakeOutput !== undefined)
+      return this.runOn([`${this.source.ref}#${this.flakeOutput}`], body, impure, options.signal);
+    // The first query also finds the output: colmenaHive when the flake has it (as Colmena
+    // prefers), colmena otherwise.
+    for (const output of ["colmenaHive", "colmena"] as const) {
+      try {
+        const result = await this.runOn([`${this.source.ref}#${output}`], body, impure, options.signal);
+        this.flakeOutput = output;
+        return result;
+      } catch (error) {
+        if (!(error instanceof NixCommandError && MISSING_OUTPUT.test(error.stderr))) throw error;
+      }
+    }
+    throw new HiveError(
+      "HIVE_HIVE_NOT_FOUND",
+      `${describeSource(this.source)} has neither a colmenaHive nor a colmena output`,
+      {
+        hint: "a hive flake sets outputs.colmena (a Colmena hive) or outputs.colmenaHive (colmena.lib.makeHive applied to it)",
+      },
+    );
+  }
+
+  private async runOn(
+    installable: readonly string[],
+    body: string,
+    impure: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    const result = await runNix("nix", this.args(installable, body, impure), this.runOptions(signal));
+    return JSON.parse(result.stdout) as unknown;
+  }
+
+  /** A failure that concerns the whole hive (syntax, meta, nixpkgs), in hive's words. */
+  globalError(error: unknown): unknown {
+    if (!(error instanceof NixCommandError)) return error;
+    return new HiveError("HIVE_EVAL_FAILED", `evaluating ${describeSource(this.source)} failed:\n${error.message}`, {
+      hint: this.nix.showTrace ? "" : "run again with --show-trace for Nix's full trace",
+      cause: error,
+    });
+  }
+
+  /** The expression `hive repl` loads: the hive's nodes, pkgs and lib (always impure). */
+  replExpression(): string {
+    const value =
+      this.source.kind === "file"
+        ? `import ${JSON.stringify(this.source.path)}`
+        : `let f = builtins.getFlake ${JSON.stringify(this.source.ref)}; in f.outputs.colmenaHive or f.outputs.colmena`;
+    return `(${EVALUATOR}) { hermetic = false; schema = ${EVAL_SCHEMA_VERSION}; } (${value})`;
+  }
+}

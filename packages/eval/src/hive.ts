@@ -1,0 +1,191 @@
+import {
+  HiveError,
+  parseDeployment,
+  parseDrvPath,
+  parseHiveInfo,
+  selectNodes,
+  type Deployment,
+  type DrvPath,
+  type HiveInfo,
+  type NodeConfig,
+  type NodeFilter,
+  type NodeName,
+} from "@hive/core";
+import type { NixOptions } from "@hive/nix";
+import { evaluateInChunks, type NodeOutcome } from "./chunked-eval.js";
+import { resolveEvalLimits, type EvalLimits } from "./eval-limits.js";
+import { EvaluatorQuery } from "./evaluator-query.js";
+import { resolveHiveSource, type HiveSource } from "./hive-source.js";
+import { dirtyGitWarning } from "./git-state.js";
+import { nixString, nixStringList } from "./nix-literal.js";
+
+export interface OpenHiveOptions {
+  /** `-f`: a hive.nix, flake.nix, directory or flake URI; searched upward from cwd if absent. */
+  config?: string | undefined;
+  cwd: string;
+  nix?: NixOptions;
+  signal?: AbortSignal;
+  onWarning?: (message: string) => void;
+}
+
+export interface EvaluatedNode extends NodeConfig {
+  drvPath: DrvPath;
+}
+
+export interface ChunkOptions {
+  limits?: EvalLimits;
+  signal?: AbortSignal;
+  onChunk?: (chunk: readonly NodeName[]) => void;
+}
+
+/** An introspection expression: a file holding a function, or its text (`-E`). */
+export type IntrospectionExpression = { file: string } | { text: string };
+
+function asRecord(raw: unknown, what: string): Record<string, unknown> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new HiveError("HIVE_EVAL_INVALID", `${what}: expected an attribute set`);
+  return raw as Record<string, unknown>;
+}
+
+/** A hive, opened: its source, meta and node names. Everything else is evaluated on demand. */
+export class Hive {
+  private constructor(
+    readonly source: HiveSource,
+    readonly info: HiveInfo,
+    private readonly query: EvaluatorQuery,
+  ) {}
+
+  static async open(options: OpenHiveOptions): Promise<Hive> {
+    const source = resolveHiveSource({ config: options.config, cwd: options.cwd });
+    if (source.kind === "flake" && source.dir !== undefined) {
+      const warning = await dirtyGitWarning(source.dir);
+      if (warning !== undefined) options.onWarning?.(warning);
+    }
+    const query = new EvaluatorQuery(source, options.nix ?? {});
+    let raw: unknown;
+    try {
+      raw = await query.run("e.info", { signal: options.signal });
+    } catch (error) {
+      throw query.globalError(error);
+    }
+    return new Hive(source, parseHiveInfo(raw), query);
+  }
+
+  get nodes(): readonly NodeName[] {
+    return this.info.nodes;
+  }
+
+  /** The nodes `--on` selects (all without a filter), fetching tags only when the filter needs them. */
+  async select(filter: NodeFilter | undefined, options: ChunkOptions = {}): Promise<NodeName[]> {
+    if (filter === undefined || filter.items.length === 0) return [...this.nodes];
+    if (!filter.needsTags)
+      return selectNodes(
+        filter,
+        this.nodes.map((name) => ({ name })),
+      );
+    const tags = new Map<NodeName, string[]>();
+    const failed: HiveError[] = [];
+    await this.chunked(
+      this.nodes,
+      "tags",
+      (node, raw) => {
+        if (!Array.isArray(raw) || !raw.every((t) => typeof t === "string")) {
+          throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: deployment.tags is not a list of strings`);
+        }
+        return raw;
+      },
+      (o) => (o.ok ? tags.set(o.node, o.value) : failed.push(o.error)),
+      options,
+    );
+    const [first] = failed;
+    if (first !== undefined) {
+      throw new HiveError("HIVE_EVAL_FAILED", `cannot select nodes by tag: ${first.message}`, {
+        hint: "select nodes by name to deploy the others, or fix the node",
+      });
+    }
+    return selectNodes(
+      filter,
+      this.nodes.map((name) => ({ name, tags: tags.get(name) ?? [] })),
+    );
+  }
+
+  /** Deployment configuration of nodes, each reported when its chunk is evaluated. */
+  nodeConfigs(
+    nodes: readonly NodeName[],
+    onOutcome: (o: NodeOutcome<NodeConfig>) => void,
+    options: ChunkOptions = {},
+  ): Promise<void> {
+    return this.chunked(
+      nodes,
+      "nodes",
+      (node, raw) => ({ name: node, deployment: parseDeployment(node, raw) }),
+      onOutcome,
+      options,
+    );
+  }
+
+  /** Deployment configuration and system derivation of nodes, streamed chunk by chunk. */
+  evaluate(
+    nodes: readonly NodeName[],
+    onOutcome: (o: NodeOutcome<EvaluatedNode>) => void,
+    options: ChunkOptions = {},
+  ): Promise<void> {
+    return this.chunked(
+      nodes,
+      "eval",
+      (node, raw) => {
+        const record = asRecord(raw, `node ${node}`);
+        const deployment: Deployment = parseDeployment(node, record["deployment"]);
+        if (typeof record["drvPath"] !== "string") throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: no drvPath`);
+        return { name: node, deployment, drvPath: parseDrvPath(record["drvPath"]) };
+      },
+      onOutcome,
+      options,
+    );
+  }
+
+  private chunked<T>(
+    nodes: readonly NodeName[],
+    queryName: "tags" | "nodes" | "eval",
+    parse: (node: NodeName, raw: unknown) => T,
+    onOutcome: (o: NodeOutcome<T>) => void,
+    options: ChunkOptions,
+  ): Promise<void> {
+    const limits = options.limits ?? resolveEvalLimits("auto", nodes.length);
+    return evaluateInChunks(
+      nodes,
+      limits,
+      async (chunk, signal) => {
+        const raw = asRecord(await this.query.run(`e.${queryName} ${nixStringList(chunk)}`, { signal }), queryName);
+        return new Map(chunk.map((node) => [node, parse(node, raw[node])]));
+      },
+      onOutcome,
+      { signal: options.signal, onChunk: options.onChunk },
+    );
+  }
+
+  /**
+   * `hive eval`: applies a function of `{ nodes, pkgs, lib }` to the hive and returns its JSON;
+   * with `instantiate`, the derivation paths of what it returns (a derivation, list or set of them).
+   */
+  async introspect(
+    expression: IntrospectionExpression,
+    options: { instantiate?: boolean; signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    const fn = "file" in expression ? `(import ${nixString(expression.file)})` : `(${expression.text})`;
+    const applied = `(e.introspect ${fn})`;
+    const body = options.instantiate
+      ? `let r = ${applied}; drv = d: if (d.type or null) == "derivation" then d.drvPath else throw "hive eval --instantiate: the expression must return derivations"; in if builtins.isList r then map drv r else if builtins.isAttrs r && (r.type or null) != "derivation" then builtins.mapAttrs (_: drv) r else drv r`
+      : applied;
+    try {
+      return await this.query.run(body, { signal: options.signal, impure: "file" in expression });
+    } catch (error) {
+      throw this.query.globalError(error);
+    }
+  }
+
+  /** The Nix expression `hive repl` loads (an attribute set with nodes, pkgs and lib). */
+  replExpression(): string {
+    return `(${this.query.replExpression()}).introspect (x: x)`;
+  }
+}
