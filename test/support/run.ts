@@ -10,13 +10,13 @@ export interface Result {
 export function run(
   file: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
 ): Promise<Result> {
   return new Promise((resolve) => {
     const child = execFile(
       file,
       args,
-      { env: options.env ?? process.env, maxBuffer: 256 * 1024 * 1024 },
+      { env: options.env ?? process.env, maxBuffer: 256 * 1024 * 1024, ...(options.cwd ? { cwd: options.cwd } : {}) },
       (error, stdout, stderr) => {
         resolve({ stdout, stderr, code: error ? (typeof error.code === "number" ? error.code : -1) : 0 });
       },

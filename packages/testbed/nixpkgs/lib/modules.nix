@@ -53,12 +53,17 @@ let
     in
     unifyModule file key value;
 
-  # Every module reachable through imports, once per key (a file imported twice counts once).
+  # Every module reachable through imports, depth first (a module, then what it imports, as
+  # nixpkgs orders them), once per key: a file imported twice counts once.
   collectModules = args: rootFile: modules:
-    builtins.genericClosure {
-      startSet = imap (loadModule args rootFile "root") modules;
-      operator = m: imap (loadModule args m._file m.key) m.imports;
-    };
+    let
+      visit = acc: m:
+        if acc.seen ? ${m.key} then acc
+        else builtins.foldl' visit
+          { seen = acc.seen // { ${m.key} = true; }; list = acc.list ++ [ m ]; }
+          (imap (loadModule args m._file m.key) m.imports);
+    in
+    (builtins.foldl' visit { seen = { }; list = [ ]; } (imap (loadModule args rootFile "root") modules)).list;
 
   pushDownProperties = cfg:
     let t = propertyType cfg; in

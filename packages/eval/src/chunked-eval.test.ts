@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { parseNodeName, type NodeName } from "@hive/core";
+import { NixCommandError } from "@hive/nix";
+import { evaluateInChunks, type NodeOutcome } from "./chunked-eval.js";
+
+const nodes = ["a", "b", "c", "d", "e", "f", "g"].map(parseNodeName);
+
+// A stand-in for nix: evaluates a chunk unless it holds a broken node.
+function fakeNix(broken: readonly string[], calls: string[][]) {
+  return (chunk: readonly NodeName[]) => {
+    calls.push([...chunk]);
+    const bad = chunk.find((n) => broken.includes(n));
+    if (bad !== undefined) return Promise.reject(new NixCommandError("nix", `error: ${bad} is broken`, 1, false));
+    return Promise.resolve(new Map(chunk.map((n) => [n, `value of ${n}`])));
+  };
+}
+
+describe("evaluateInChunks", () => {
+  it("bisects a failing chunk so that only broken nodes fail", async () => {
+    const calls: string[][] = [];
+    const outcomes: NodeOutcome<string>[] = [];
+    await evaluateInChunks(nodes, { nodesPerChunk: 4, parallel: 1 }, fakeNix(["c"], calls), (o) => outcomes.push(o));
+    expect(
+      outcomes
+        .filter((o) => o.ok)
+        .map((o) => o.node)
+        .sort(),
+    ).toEqual(["a", "b", "d", "e", "f", "g"]);
+    const failed = outcomes.filter((o) => !o.ok);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.ok === false && failed[0].error.message).toBe("node c: evaluation failed:\nerror: c is broken");
+    expect(calls).toEqual([["a", "b", "c", "d"], ["e", "f", "g"], ["a", "b"], ["c", "d"], ["c"], ["d"]]);
+  });
+
+  it("reports every node exactly once, however many are broken", async () => {
+    const outcomes: NodeOutcome<string>[] = [];
+    await evaluateInChunks(nodes, { nodesPerChunk: 3, parallel: 2 }, fakeNix(["a", "b", "g"], []), (o) =>
+      outcomes.push(o),
+    );
+    expect(outcomes.map((o) => o.node).sort()).toEqual([...nodes].sort());
+    expect(
+      outcomes
+        .filter((o) => !o.ok)
+        .map((o) => o.node)
+        .sort(),
+    ).toEqual(["a", "b", "g"]);
+  });
+
+  it("never runs more chunks at once than allowed", async () => {
+    let running = 0;
+    let peak = 0;
+    await evaluateInChunks(
+      nodes,
+      { nodesPerChunk: 1, parallel: 3 },
+      async (chunk) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return new Map(chunk.map((n) => [n, 1]));
+      },
+      () => undefined,
+    );
+    expect(peak).toBe(3);
+  });
+
+  it("stops everything on an error that is not Nix's", async () => {
+    const calls: string[][] = [];
+    const run = evaluateInChunks(
+      nodes,
+      { nodesPerChunk: 1, parallel: 1 },
+      (chunk) => {
+        calls.push([...chunk]);
+        return Promise.reject(new Error("bug"));
+      },
+      () => undefined,
+    );
+    await expect(run).rejects.toThrow("bug");
+    expect(calls).toEqual([["a"]]);
+  });
+});
