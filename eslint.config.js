@@ -4,8 +4,9 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "**/*.d.ts"] },
   js.configs.recommended,
-  ...tseslint.configs.strictTypeChecked,
   {
+    files: ["**/*.ts"],
+    extends: [...tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: { project: ["./tsconfig.test.json"], tsconfigRootDir: import.meta.dirname },
     },
@@ -19,5 +20,16 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ["**/*.js", "**/*.mjs"],
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        performance: "readonly",
+        setTimeout: "readonly",
+        URL: "readonly",
+      },
+    },
+  },
 );

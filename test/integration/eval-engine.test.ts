@@ -5,7 +5,8 @@ import type { NodeName } from "@hive/core";
 import { Hive, type EvaluatedNode, type NodeOutcome } from "@hive/eval";
 import { hiveFixture } from "../support/hive-fixtures.js";
 
-async function evaluateAll(dir: string, limits: { nodesPerChunk: number; parallel: number }) {
+async function evaluateAll(dir: string, { nodesPerChunk, parallel }: { nodesPerChunk: number; parallel: number }) {
+  const limits = { limit: nodesPerChunk, parallel, memoryBytes: 1024 ** 3 };
   const hive = await Hive.open({ cwd: dir });
   const events: string[] = [];
   const outcomes = new Map<NodeName, NodeOutcome<EvaluatedNode>>();

@@ -3,6 +3,7 @@ import { parseNodeName, type NodeName } from "@hive/core";
 import { NixCommandError } from "@hive/nix";
 import { evaluateInChunks, type NodeOutcome } from "./chunked-eval.js";
 
+const limits = (limit: number, parallel: number) => ({ limit, parallel, memoryBytes: 1024 ** 3 });
 const nodes = ["a", "b", "c", "d", "e", "f", "g"].map(parseNodeName);
 
 // A stand-in for nix: evaluates a chunk unless it holds a broken node.
@@ -11,7 +12,7 @@ function fakeNix(broken: readonly string[], calls: string[][]) {
     calls.push([...chunk]);
     const bad = chunk.find((n) => broken.includes(n));
     if (bad !== undefined) return Promise.reject(new NixCommandError("nix", `error: ${bad} is broken`, 1, false));
-    return Promise.resolve(new Map(chunk.map((n) => [n, `value of ${n}`])));
+    return Promise.resolve({ values: new Map(chunk.map((n) => [n, `value of ${n}`])) });
   };
 }
 
@@ -19,7 +20,7 @@ describe("evaluateInChunks", () => {
   it("bisects a failing chunk so that only broken nodes fail", async () => {
     const calls: string[][] = [];
     const outcomes: NodeOutcome<string>[] = [];
-    await evaluateInChunks(nodes, { nodesPerChunk: 4, parallel: 1 }, fakeNix(["c"], calls), (o) => outcomes.push(o));
+    await evaluateInChunks(nodes, limits(4, 1), fakeNix(["c"], calls), (o) => outcomes.push(o));
     expect(
       outcomes
         .filter((o) => o.ok)
@@ -29,14 +30,12 @@ describe("evaluateInChunks", () => {
     const failed = outcomes.filter((o) => !o.ok);
     expect(failed).toHaveLength(1);
     expect(failed[0]?.ok === false && failed[0].error.message).toBe("node c: evaluation failed:\nerror: c is broken");
-    expect(calls).toEqual([["a", "b", "c", "d"], ["e", "f", "g"], ["a", "b"], ["c", "d"], ["c"], ["d"]]);
+    expect(calls).toEqual([["a", "b", "c", "d"], ["a", "b"], ["c", "d"], ["e", "f", "g"], ["c"], ["d"]]);
   });
 
   it("reports every node exactly once, however many are broken", async () => {
     const outcomes: NodeOutcome<string>[] = [];
-    await evaluateInChunks(nodes, { nodesPerChunk: 3, parallel: 2 }, fakeNix(["a", "b", "g"], []), (o) =>
-      outcomes.push(o),
-    );
+    await evaluateInChunks(nodes, limits(3, 2), fakeNix(["a", "b", "g"], []), (o) => outcomes.push(o));
     expect(outcomes.map((o) => o.node).sort()).toEqual([...nodes].sort());
     expect(
       outcomes
@@ -46,18 +45,33 @@ describe("evaluateInChunks", () => {
     ).toEqual(["a", "b", "g"]);
   });
 
+  it("sizes later chunks from what earlier ones allocated", async () => {
+    const sizes: number[] = [];
+    await evaluateInChunks(
+      Array.from({ length: 40 }, (_, i) => parseNodeName(`n${i}`)),
+      { limit: "auto", parallel: 1, memoryBytes: 3 * 1024 ** 3 },
+      (chunk) => {
+        sizes.push(chunk.length);
+        return Promise.resolve({ values: new Map(chunk.map((n) => [n, 1])), allocatedBytes: chunk.length * 1024 ** 2 });
+      },
+      () => undefined,
+    );
+    // 3 GiB x 0.75 - 1 GiB leaves room for 2 nodes at 512 MiB; then 1 MiB a node fits the rest.
+    expect(sizes).toEqual([2, 38]);
+  });
+
   it("never runs more chunks at once than allowed", async () => {
     let running = 0;
     let peak = 0;
     await evaluateInChunks(
       nodes,
-      { nodesPerChunk: 1, parallel: 3 },
+      limits(1, 3),
       async (chunk) => {
         running++;
         peak = Math.max(peak, running);
         await new Promise((r) => setTimeout(r, 5));
         running--;
-        return new Map(chunk.map((n) => [n, 1]));
+        return { values: new Map(chunk.map((n) => [n, 1])) };
       },
       () => undefined,
     );
@@ -68,7 +82,7 @@ describe("evaluateInChunks", () => {
     const calls: string[][] = [];
     const run = evaluateInChunks(
       nodes,
-      { nodesPerChunk: 1, parallel: 1 },
+      limits(1, 1),
       (chunk) => {
         calls.push([...chunk]);
         return Promise.reject(new Error("bug"));

@@ -1,29 +1,44 @@
 import PQueue from "p-queue";
 import { HiveError, type NodeName } from "@hive/core";
 import { NixCommandError } from "@hive/nix";
+import { ChunkPlanner } from "./chunk-planner.js";
 import type { EvalLimits } from "./eval-limits.js";
 
 export type NodeOutcome<T> = { node: NodeName; ok: true; value: T } | { node: NodeName; ok: false; error: HiveError };
 
+export interface ChunkResult<T> {
+  values: Map<NodeName, T>;
+  /** What the nix process allocated, when it says (for sizing the next chunks). */
+  allocatedBytes?: number | undefined;
+}
+
 /**
  * Evaluates nodes in chunks, `limits.parallel` nix processes at a time, and reports each node as
- * soon as its chunk is done. A chunk that fails is split in two until the failing nodes stand
- * alone: one broken node fails alone, with its own error, and costs the others only a retry.
+ * soon as its chunk is done. Chunks are cut as lanes free up, sized by a ChunkPlanner. A chunk
+ * that fails is split in two until the failing nodes stand alone: one broken node fails alone,
+ * with its own error, and costs the others only a retry.
  */
 export async function evaluateInChunks<T>(
   nodes: readonly NodeName[],
   limits: EvalLimits,
-  evaluateChunk: (chunk: readonly NodeName[], signal: AbortSignal | undefined) => Promise<Map<NodeName, T>>,
+  evaluateChunk: (chunk: readonly NodeName[], signal: AbortSignal | undefined) => Promise<ChunkResult<T>>,
   onOutcome: (outcome: NodeOutcome<T>) => void,
   options: { signal?: AbortSignal | undefined; onChunk?: ((chunk: readonly NodeName[]) => void) | undefined } = {},
 ): Promise<void> {
   const queue = new PQueue({ concurrency: limits.parallel });
+  const planner = new ChunkPlanner(limits.limit, nodes.length, limits.parallel, limits.memoryBytes);
+  const pending = [...nodes];
   let fatal: unknown;
+  const startNext = (): void => {
+    const chunk = pending.splice(0, planner.next(pending.length));
+    if (chunk.length > 0) void queue.add(() => run(chunk));
+  };
   const run = async (chunk: readonly NodeName[]): Promise<void> => {
     if (fatal !== undefined || options.signal?.aborted) return;
     options.onChunk?.(chunk);
     try {
-      const values = await evaluateChunk(chunk, options.signal);
+      const { values, allocatedBytes } = await evaluateChunk(chunk, options.signal);
+      if (allocatedBytes !== undefined) planner.observe(chunk.length, allocatedBytes);
       for (const node of chunk) {
         const value = values.get(node);
         if (value === undefined) throw new Error(`evaluation returned nothing for ${node}`);
@@ -49,12 +64,11 @@ export async function evaluateInChunks<T>(
       const half = Math.ceil(chunk.length / 2);
       void queue.add(() => run(chunk.slice(0, half)));
       void queue.add(() => run(chunk.slice(half)));
+    } finally {
+      if (fatal === undefined && !options.signal?.aborted) startNext();
     }
   };
-  for (let i = 0; i < nodes.length; i += limits.nodesPerChunk) {
-    const chunk = nodes.slice(i, i + limits.nodesPerChunk);
-    void queue.add(() => run(chunk));
-  }
+  for (let lane = 0; lane < limits.parallel; lane++) startNext();
   await queue.onIdle();
   if (fatal !== undefined) throw fatal as Error;
   options.signal?.throwIfAborted();

@@ -11,28 +11,14 @@ describe("evaluation limits", () => {
     for (const bad of ["-1", "1.5", "many", ""]) expect(() => parseEvalNodeLimit(bad)).toThrow(/--eval-node-limit/);
   });
 
-  it("spreads nodes over the cores when memory allows", () => {
-    expect(resolveEvalLimits("auto", 200, { cpus: 2, memoryBytes: 24 * GiB })).toEqual({
-      nodesPerChunk: 22,
-      parallel: 2,
+  it("runs one nix process per core while memory holds one node each", () => {
+    expect(resolveEvalLimits("auto", 200, { cpus: 2, memoryBytes: 24 * GiB }).parallel).toBe(2);
+    expect(resolveEvalLimits("auto", 200, { cpus: 8, memoryBytes: 4 * GiB }).parallel).toBe(2);
+    expect(resolveEvalLimits("auto", 200, { cpus: 8, memoryBytes: GiB }).parallel).toBe(1);
+    expect(resolveEvalLimits(5, 1, { cpus: 8, memoryBytes: 24 * GiB })).toEqual({
+      limit: 5,
+      parallel: 1,
+      memoryBytes: 24 * GiB,
     });
-    expect(resolveEvalLimits("auto", 10, { cpus: 2, memoryBytes: 24 * GiB })).toEqual({
-      nodesPerChunk: 5,
-      parallel: 2,
-    });
-  });
-
-  it("shrinks chunks and lanes when memory is short", () => {
-    expect(resolveEvalLimits("auto", 200, { cpus: 8, memoryBytes: 3 * GiB })).toEqual({
-      nodesPerChunk: 1,
-      parallel: 2,
-    });
-    expect(resolveEvalLimits("auto", 200, { cpus: 8, memoryBytes: GiB })).toEqual({ nodesPerChunk: 1, parallel: 1 });
-  });
-
-  it("takes 0 as one chunk per lane and a number as it is", () => {
-    expect(resolveEvalLimits(0, 200, { cpus: 2, memoryBytes: 24 * GiB })).toEqual({ nodesPerChunk: 100, parallel: 2 });
-    expect(resolveEvalLimits(7, 200, { cpus: 2, memoryBytes: 24 * GiB })).toEqual({ nodesPerChunk: 7, parallel: 2 });
-    expect(resolveEvalLimits("auto", 1, { cpus: 2, memoryBytes: 24 * GiB })).toEqual({ nodesPerChunk: 1, parallel: 1 });
   });
 });

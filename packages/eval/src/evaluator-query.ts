@@ -1,4 +1,8 @@
 import { readFileSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { EVAL_SCHEMA_VERSION, HiveError } from "@hive/core";
 import { NixCommandError, nixOptionArgs, runNix, type NixOptions } from "@hive/nix";
 import { describeSource, type HiveSource } from "./hive-source.js";
@@ -44,17 +48,43 @@ export class EvaluatorQuery {
     return signal ? { signal, showTrace: this.nix.showTrace ?? false } : { showTrace: this.nix.showTrace ?? false };
   }
 
+  /**
+   * Like run, and also says how many bytes the nix process allocated (from Nix's statistics),
+   * which is how chunks learn their size.
+   */
+  async runMeasured(
+    body: string,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<{ value: unknown; allocatedBytes: number | undefined }> {
+    const statsPath = join(tmpdir(), `hive-nix-stats-${randomUUID()}.json`);
+    try {
+      const value = await this.run(body, { ...options, env: { NIX_SHOW_STATS: "1", NIX_SHOW_STATS_PATH: statsPath } });
+      let allocatedBytes: number | undefined;
+      try {
+        const stats = JSON.parse(await readFile(statsPath, "utf8")) as { gc?: { totalBytes?: unknown } };
+        allocatedBytes = typeof stats.gc?.totalBytes === "number" ? stats.gc.totalBytes : undefined;
+      } catch {
+        allocatedBytes = undefined;
+      }
+      return { value, allocatedBytes };
+    } finally {
+      await rm(statsPath, { force: true });
+    }
+  }
+
   /** Evaluates `body` (a Nix expression over `e`, the evaluator's queries) and returns its JSON. */
-  async run(body: string, options: { signal?: AbortSignal | undefined; impure?: boolean } = {}): Promise<unknown> {
-    const impure = options.impure ?? false;
-    if (this.source.kind === "file") return this.runOn(["--file", this.source.path], body, impure, options.signal);
-    if (this.flakeOutput !== undefined)
-      return this.runOn([`${this.source.ref}#${this.flakeOutput}`], body, impure, options.signal);
+  async run(
+    body: string,
+    options: { signal?: AbortSignal | undefined; impure?: boolean; env?: Record<string, string> } = {},
+  ): Promise<unknown> {
+    const call = { impure: options.impure ?? false, signal: options.signal, env: options.env ?? {} };
+    if (this.source.kind === "file") return this.runOn(["--file", this.source.path], body, call);
+    if (this.flakeOutput !== undefined) return this.runOn([`${this.source.ref}#${this.flakeOutput}`], body, call);
     // The first query also finds the output: colmenaHive when the flake has it (as Colmena
     // prefers), colmena otherwise.
     for (const output of ["colmenaHive", "colmena"] as const) {
       try {
-        const result = await this.runOn([`${this.source.ref}#${output}`], body, impure, options.signal);
+        const result = await this.runOn([`${this.source.ref}#${output}`], body, call);
         this.flakeOutput = output;
         return result;
       } catch (error) {
@@ -73,10 +103,12 @@ export class EvaluatorQuery {
   private async runOn(
     installable: readonly string[],
     body: string,
-    impure: boolean,
-    signal: AbortSignal | undefined,
+    call: { impure: boolean; signal: AbortSignal | undefined; env: Record<string, string> },
   ): Promise<unknown> {
-    const result = await runNix("nix", this.args(installable, body, impure), this.runOptions(signal));
+    const result = await runNix("nix", this.args(installable, body, call.impure), {
+      ...this.runOptions(call.signal),
+      env: call.env,
+    });
     return JSON.parse(result.stdout) as unknown;
   }
 

@@ -156,8 +156,11 @@ export class Hive {
       nodes,
       limits,
       async (chunk, signal) => {
-        const raw = asRecord(await this.query.run(`e.${queryName} ${nixStringList(chunk)}`, { signal }), queryName);
-        return new Map(chunk.map((node) => [node, parse(node, raw[node])]));
+        const { value, allocatedBytes } = await this.query.runMeasured(`e.${queryName} ${nixStringList(chunk)}`, {
+          signal,
+        });
+        const raw = asRecord(value, queryName);
+        return { values: new Map(chunk.map((node) => [node, parse(node, raw[node])])), allocatedBytes };
       },
       onOutcome,
       { signal: options.signal, onChunk: options.onChunk },

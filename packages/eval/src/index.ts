@@ -13,4 +13,5 @@ export {
   type EvalLimits,
   type EvalNodeLimit,
 } from "./eval-limits.js";
-export { evaluateInChunks, type NodeOutcome } from "./chunked-eval.js";
+export { evaluateInChunks, type ChunkResult, type NodeOutcome } from "./chunked-eval.js";
+export { ChunkPlanner } from "./chunk-planner.js";

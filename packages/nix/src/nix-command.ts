@@ -51,11 +51,17 @@ export class NixCommandError extends HiveError {
 export async function runNix(
   program: string,
   args: readonly string[],
-  options: { signal?: AbortSignal; input?: string; showTrace?: boolean; cwd?: string } = {},
+  options: {
+    signal?: AbortSignal;
+    input?: string;
+    showTrace?: boolean;
+    cwd?: string;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<NixRun> {
   try {
     const result = await execa(program, args, {
-      env: nixEnvironment(),
+      env: { ...nixEnvironment(), ...options.env },
       extendEnv: false,
       stripFinalNewline: false,
       maxBuffer: 1024 * 1024 * 1024,

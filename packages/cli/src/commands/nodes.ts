@@ -30,7 +30,11 @@ function jsonRow(row: Row): unknown {
 }
 
 function table(rows: readonly Row[]): string {
-  const t = new Table({ head: ["node", "target", "tags", "build", "keys"], style: { head: [], border: [] } });
+  const t = new Table({
+    head: ["node", "target", "tags", "build", "keys"],
+    style: { head: [], border: [] },
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+  });
   for (const row of rows) {
     if (row.node === undefined) {
       t.push([row.name, { colSpan: 4, content: "evaluation failed (see below)" }]);

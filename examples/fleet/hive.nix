@@ -1,0 +1,30 @@
+# An example hive (Colmena's format) for the mini nixpkgs that ships with hive's testbed.
+# With a real nixpkgs, point meta.nixpkgs at it instead, e.g. `import <nixpkgs> { ... }`.
+#
+#   hive nodes                 # from this directory
+#   hive nodes --on @web
+#   hive eval -E '{ nodes, ... }: nodes.web-1.config.networking.hostName'
+{
+  meta = {
+    name = "example-fleet";
+    description = "Two web servers and a database";
+    nixpkgs = import ../../packages/testbed/nixpkgs { system = "x86_64-linux"; };
+  };
+
+  defaults = { name, pkgs, ... }: {
+    networking.hostName = name;
+    environment.systemPackages = [ pkgs.htop ];
+  };
+
+  web-1 = import ./web.nix;
+  web-2 = import ./web.nix;
+
+  db = { pkgs, ... }: {
+    deployment.tags = [ "db" ];
+    deployment.keys."postgres-password" = {
+      keyCommand = [ "cat" "/run/secrets/postgres" ];
+      user = "postgres";
+    };
+    environment.systemPackages = [ pkgs.postgresql ];
+  };
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { ChunkPlanner } from "./chunk-planner.js";
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+describe("ChunkPlanner", () => {
+  it("starts small with auto, assuming real-nixpkgs nodes", () => {
+    // 24 GiB x 0.75 / 2 lanes = 9 GiB a lane, 1 GiB for the process, 512 MiB a node.
+    expect(new ChunkPlanner("auto", 200, 2, 24 * GiB).next(200)).toBe(16);
+  });
+
+  it("grows chunks once it has seen what nodes really cost, spreading what is left over the lanes", () => {
+    const planner = new ChunkPlanner("auto", 200, 2, 24 * GiB);
+    planner.observe(16, 16 * 6 * MiB);
+    expect(planner.next(168)).toBe(84);
+    expect(planner.next(84)).toBe(42);
+    expect(planner.next(1)).toBe(1);
+  });
+
+  it("keeps the most expensive observation, and never plans past memory", () => {
+    const planner = new ChunkPlanner("auto", 1000, 2, 4 * GiB);
+    planner.observe(10, 10 * 50 * MiB);
+    planner.observe(10, 10 * 5 * MiB);
+    // (4 GiB x 0.75 / 2 - 1 GiB) / 50 MiB = 10
+    expect(planner.next(1000)).toBe(10);
+    planner.observe(0, 123);
+    planner.observe(5, Number.NaN);
+    expect(planner.next(1000)).toBe(10);
+  });
+
+  it("takes a fixed limit as it is, and 0 as one chunk per lane", () => {
+    expect(new ChunkPlanner(7, 200, 2, GiB).next(200)).toBe(7);
+    expect(new ChunkPlanner(7, 200, 2, GiB).next(3)).toBe(3);
+    expect(new ChunkPlanner(0, 200, 2, GiB).next(200)).toBe(100);
+    expect(new ChunkPlanner(0, 200, 2, GiB).next(50)).toBe(50);
+  });
+});

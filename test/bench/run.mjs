@@ -1,0 +1,14 @@
+// `pnpm bench`: every benchmark, each against its baseline run side by side; medians and ratios.
+import { evalBench } from "./eval-bench.mjs";
+
+const benches = { eval: evalBench };
+const only = process.argv.slice(2);
+let missed = 0;
+for (const [key, bench] of Object.entries(benches)) {
+  if (only.length > 0 && !only.includes(key)) continue;
+  const result = await bench();
+  console.log(`\n== ${result.name}`);
+  for (const line of result.lines) console.log(`   ${line}`);
+  if (result.ratio > result.target) missed++;
+}
+if (missed > 0) console.log(`\n${missed} benchmark(s) missed their target on this machine.`);
