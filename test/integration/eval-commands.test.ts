@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hive, hiveFixture, hiveJson } from "../support/hive-fixtures.js";
+import { flakeFixture, hive, hiveFixture, hiveJson } from "../support/hive-fixtures.js";
 
 const fleet = hiveFixture("fleet");
 
@@ -43,6 +43,12 @@ describe("hive eval, introspect, repl and nix-info", () => {
     expect(result.stdout).toMatch(/"web-two"/);
     expect(result.stdout).toMatch(/"hello-2\.12\.1"/);
     expect(result.stdout).toMatch(/\b41\b/);
+  });
+
+  it("opens the repl on a flake too", async () => {
+    const result = await hive(["repl"], { cwd: await flakeFixture("colmena"), input: "builtins.attrNames nodes\n" });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/"db".*"web"/);
   });
 
   it("reports the local Nix and what hive needs", async () => {

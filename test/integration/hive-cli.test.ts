@@ -16,12 +16,16 @@ describe("the hive executable", () => {
     const result = await run(process.execPath, [hiveBin, "--help"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^hive <command> \[options\]/);
-    expect(result.stdout).toMatch(/Exit codes: 0 success, 1 failure, 2 usage error/);
+    expect(result.stdout.replace(/\s+/g, " ")).toMatch(
+      /Exit codes: 0 success, 1 some nodes failed, 2 usage error .*, 3 hive or Nix error, 130 interrupted/,
+    );
+    for (const command of ["nodes", "eval", "repl", "nix-info"])
+      expect(result.stdout).toMatch(new RegExp(`^  hive ${command}\\b`, "m"));
   });
 
   it.each([
     [[], /name a command/],
-    [["frobnicate"], /unknown command "frobnicate"/],
+    [["frobnicate"], /Unknown command: frobnicate/],
     [["--frobnicate"], /Unknown argument: frobnicate/],
   ])("refuses %j with exit code 2", async (args, message) => {
     const result = await run(process.execPath, [hiveBin, ...args]);

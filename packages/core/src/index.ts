@@ -13,6 +13,7 @@ export {
 } from "./node-config.js";
 export {
   parseNodeFilter,
+  RESERVED_NAMES,
   requireExplicitSelection,
   selectNodes,
   type FilterItem,

@@ -47,6 +47,11 @@ describe("node selection", () => {
     expect(error.hint).toBe("nodes: web-1, web-2, db-1, cache; tags: @db, @eu, @us, @web");
   });
 
+  it("explains that reserved names are not nodes", () => {
+    expect(() => select("defaults")).toThrow(/--on "defaults": defaults is not a node/);
+    expect(() => select("web-1,!meta")).toThrow(/--on "!meta": meta is not a node/);
+  });
+
   it("treats hostile names and tags as plain text", () => {
     const hostile = [{ name: parseNodeName("a"), tags: ["$(reboot)", "it's", "two words"] }];
     expect(selectNodes(parseNodeFilter(["@$(reboot)"]), hostile)).toEqual(["a"]);

@@ -40,6 +40,9 @@ export function parseNodeFilter(values: readonly string[]): NodeFilter {
   return { items, needsTags: items.some((i) => i.kind === "tag") };
 }
 
+/** Attributes of a hive that are never nodes. */
+export const RESERVED_NAMES: readonly string[] = ["meta", "network", "defaults"];
+
 export interface SelectableNode {
   name: NodeName;
   tags?: readonly string[];
@@ -57,6 +60,18 @@ export function selectNodes(filter: NodeFilter, nodes: readonly SelectableNode[]
     return node.tags.some((t) => item.matches(t));
   };
   const unmatched = filter.items.filter((item) => !nodes.some((node) => hits(item, node)));
+  const reserved = unmatched.find(
+    (item) => item.kind === "name" && RESERVED_NAMES.includes(item.text.replace(/^!/, "")),
+  );
+  if (reserved !== undefined) {
+    throw new HiveError(
+      "HIVE_UNKNOWN_NODE",
+      `--on ${JSON.stringify(reserved.text)}: ${reserved.text.replace(/^!/, "")} is not a node`,
+      {
+        hint: "meta (or network) holds the hive's settings and defaults what every node shares; they are never nodes",
+      },
+    );
+  }
   if (unmatched.length > 0) {
     const tags = [...new Set(nodes.flatMap((n) => n.tags ?? []))].sort();
     throw new HiveError(

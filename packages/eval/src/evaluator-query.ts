@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { EVAL_SCHEMA_VERSION, HiveError } from "@hive/core";
 import { NixCommandError, nixOptionArgs, runNix, type NixOptions } from "@hive/nix";
 import { describeSource, type HiveSource } from "./hive-source.js";
+import { nixString } from "./nix-literal.js";
 
 const EVALUATOR = readFileSync(new URL("../assets/evaluator.nix", import.meta.url), "utf8");
 
@@ -122,11 +123,17 @@ export class EvaluatorQuery {
   }
 
   /** The expression `hive repl` loads: the hive's nodes, pkgs and lib (always impure). */
-  replExpression(): string {
-    const value =
-      this.source.kind === "file"
-        ? `import ${JSON.stringify(this.source.path)}`
-        : `let f = builtins.getFlake ${JSON.stringify(this.source.ref)}; in f.outputs.colmenaHive or f.outputs.colmena`;
+  async replExpression(signal?: AbortSignal): Promise<string> {
+    let value: string;
+    if (this.source.kind === "file") {
+      value = `import ${nixString(this.source.path)}`;
+    } else {
+      // getFlake must see the flake as `nix eval` does (a git checkout's subdirectory included),
+      // so it gets the URL Nix resolves the reference to.
+      const metadata = await runNix("nix", ["flake", "metadata", "--json", this.source.ref], this.runOptions(signal));
+      const { resolvedUrl } = JSON.parse(metadata.stdout) as { resolvedUrl?: string };
+      value = `let f = builtins.getFlake ${nixString(resolvedUrl ?? this.source.ref)}; in f.outputs.colmenaHive or f.outputs.colmena`;
+    }
     return `(${EVALUATOR}) { hermetic = false; schema = ${EVAL_SCHEMA_VERSION}; } (${value})`;
   }
 }

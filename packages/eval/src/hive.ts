@@ -188,7 +188,11 @@ export class Hive {
   }
 
   /** The Nix expression `hive repl` loads (an attribute set with nodes, pkgs and lib). */
-  replExpression(): string {
-    return `(${this.query.replExpression()}).introspect (x: x)`;
+  async replExpression(signal?: AbortSignal): Promise<string> {
+    try {
+      return `(${await this.query.replExpression(signal)}).introspect (x: x)`;
+    } catch (error) {
+      throw this.query.globalError(error);
+    }
   }
 }

@@ -16,7 +16,7 @@ export function replCommand<T>(y: Argv<T>): Argv<T> {
       const dir = await mkdtemp(join(tmpdir(), "hive-repl-"));
       try {
         const file = join(dir, "hive-repl.nix");
-        await writeFile(file, `${hive.replExpression()}\n`);
+        await writeFile(file, `${await hive.replExpression()}\n`);
         process.exitCode = await runNixInteractive("nix", [
           "repl",
           "--impure",
