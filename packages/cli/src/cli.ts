@@ -2,6 +2,7 @@ import yargs, { type Argv } from "yargs";
 import { createRequire } from "node:module";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { evalCommand } from "./commands/eval.js";
+import { execCommand } from "./commands/exec.js";
 import { nixInfoCommand } from "./commands/nix-info.js";
 import { nodesCommand } from "./commands/nodes.js";
 import { replCommand } from "./commands/repl.js";
@@ -13,6 +14,7 @@ export const HIVE_VERSION: string = (require("../package.json") as { version: st
 export function buildCli(argv: readonly string[]): Argv {
   let cli = yargs([...argv])
     .scriptName("hive")
+    .parserConfiguration({ "populate--": true })
     .usage("$0 <command> [options]\n\nDeploy NixOS configurations from a Colmena-style hive to a fleet of machines.")
     .version(HIVE_VERSION)
     .help()
@@ -22,6 +24,6 @@ export function buildCli(argv: readonly string[]): Argv {
     .demandCommand(1, "name a command")
     .epilogue(EXIT_CODES_HELP)
     .wrap(Math.min(120, process.stdout.columns || 100));
-  for (const command of [nodesCommand, evalCommand, replCommand, nixInfoCommand]) cli = command(cli);
+  for (const command of [nodesCommand, evalCommand, execCommand, replCommand, nixInfoCommand]) cli = command(cli);
   return cli;
 }

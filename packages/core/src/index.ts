@@ -20,3 +20,4 @@ export {
   type NodeFilter,
   type SelectableNode,
 } from "./node-filter.js";
+export type { ExecOptions, ExecResult, Transport } from "./transport.js";

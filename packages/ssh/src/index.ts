@@ -1,2 +1,13 @@
-// ssh: this package is filled by later issues (see DESIGN.md section 2).
-export {};
+export { shellQuote } from "./shell-quote.js";
+export { parseSshOptions, type SshCommandLine } from "./ssh-options.js";
+export {
+  resolveSshTarget,
+  defaultConfigSources,
+  type ConfigSources,
+  type ResolvedHost,
+  type SshTarget,
+  type StrictHostKeyChecking,
+} from "./ssh-config.js";
+export { checkHostKey, addKnownHost, fingerprint, knownHostsName, type HostKeyVerdict } from "./known-hosts.js";
+export { SshConnection } from "./ssh-connection.js";
+export { SshTransport, SshTransportPool, type SshTransportOptions } from "./ssh-transport.js";

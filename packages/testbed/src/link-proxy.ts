@@ -84,6 +84,8 @@ export class LinkProxy {
   bytesPerSecond: number | undefined;
   /** Bytes forwarded in both directions since the link started. */
   bytesForwarded = 0;
+  /** Connections accepted since the link started. */
+  connectionsAccepted = 0;
   private cutAt: number | undefined;
   private readonly connections = new Set<{ client: Socket; upstream: Socket; lanes: Lane[] }>();
 
@@ -114,6 +116,7 @@ export class LinkProxy {
   }
 
   private accept(client: Socket, targetPort: number): void {
+    this.connectionsAccepted++;
     const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
     const connection = { client, upstream, lanes: [] as Lane[] };
     connection.lanes.push(new Lane(client, upstream, this), new Lane(upstream, client, this));

@@ -1,0 +1,33 @@
+import type { Readable } from "node:stream";
+
+/** How to run one command on a host. */
+export interface ExecOptions {
+  /** Bytes for the command's standard input (a stream is piped with backpressure). */
+  stdin?: string | Uint8Array | Readable;
+  signal?: AbortSignal;
+  /** Called with output as it arrives; output given to a callback is not also collected. */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** Run as root: through the target's privilege escalation command when not logged in as root. */
+  privileged?: boolean;
+}
+
+export interface ExecResult {
+  /** The command's exit code, or null when it died of a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  /** Collected output (empty when a callback took it). */
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The one seam between hive's pipeline and a host: the local machine and SSH hosts alike. A
+ * command is an argv, never a shell string; whoever crosses a shell quotes it with one function.
+ */
+export interface Transport {
+  /** Where commands run, for messages (e.g. "root@web-1:22"). */
+  readonly description: string;
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  close(): Promise<void>;
+}

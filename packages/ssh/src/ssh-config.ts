@@ -1,0 +1,197 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { isAbsolute, join } from "node:path";
+import SSHConfig from "ssh-config";
+import { HiveError } from "@hive/core";
+import { parseSshOptions } from "./ssh-options.js";
+
+export type StrictHostKeyChecking = "yes" | "no" | "accept-new";
+
+/** Everything needed to open one SSH connection, resolved as OpenSSH would. */
+export interface ResolvedHost {
+  /** The name the user gave (node target or alias), for messages. */
+  alias: string;
+  hostName: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+  identitiesOnly: boolean;
+  knownHostsFiles: string[];
+  strictHostKeyChecking: StrictHostKeyChecking;
+  hostKeyAlias: string | undefined;
+  connectTimeoutMs: number;
+  /** Hosts to hop through, outermost first. */
+  proxyJump: ResolvedHost[];
+}
+
+export interface SshTarget {
+  host: string;
+  port: number | null;
+  /** null: let ssh_config (or the local user name) decide, as Colmena's targetUser = null. */
+  user: string | null;
+  sshOptions: readonly string[];
+  node: string;
+}
+
+export interface ConfigSources {
+  /** The user's config: SSH_CONFIG_FILE, else ~/.ssh/config. */
+  userConfig?: string;
+  systemConfig?: string;
+  home?: string;
+}
+
+function readConfig(path: string | undefined): SSHConfig | undefined {
+  if (path === undefined || !existsSync(path)) return undefined;
+  try {
+    return SSHConfig.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new HiveError("HIVE_SSH_CONFIG", `cannot read ssh config ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function values(v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(/\s+/)).filter((x) => x !== "");
+}
+
+function expand(
+  path: string,
+  home: string,
+  host: { hostName: string; user: string; port: number; alias: string },
+): string {
+  const expanded = path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (whole, c: string) => {
+    switch (c) {
+      case "d":
+        return home;
+      case "h":
+        return host.hostName;
+      case "n":
+        return host.alias;
+      case "p":
+        return String(host.port);
+      case "r":
+        return host.user;
+      case "u":
+        return userInfo().username;
+      case "%":
+        return "%";
+      default:
+        return whole;
+    }
+  });
+  return isAbsolute(expanded) ? expanded : join(home, ".ssh", expanded);
+}
+
+function strictness(raw: string | undefined, node: string): StrictHostKeyChecking {
+  const value = (raw ?? "accept-new").toLowerCase();
+  if (value === "yes" || value === "ask") return "yes";
+  if (value === "no" || value === "off") return "no";
+  if (value === "accept-new") return "accept-new";
+  throw new HiveError(
+    "HIVE_SSH_CONFIG",
+    `node ${node}: StrictHostKeyChecking ${JSON.stringify(raw)} is not yes, no or accept-new`,
+  );
+}
+
+const DEFAULT_IDENTITIES = ["id_ed25519", "id_ecdsa", "id_rsa"];
+
+/**
+ * Resolves a node's target as OpenSSH does: command-line options (deployment.sshOptions, then
+ * targetPort/targetUser) win over the user's ssh_config, which wins over the system one; the first
+ * value found for a setting is kept. Host keys default to accept-new, as Colmena.
+ */
+export function resolveSshTarget(target: SshTarget, sources: ConfigSources = defaultConfigSources()): ResolvedHost {
+  const commandLine = parseSshOptions(target.sshOptions, target.node);
+  const home = sources.home ?? homedir();
+  const configs =
+    commandLine.configFile !== undefined
+      ? [
+          readConfig(
+            expand(commandLine.configFile, home, { hostName: target.host, user: "", port: 22, alias: target.host }),
+          ),
+        ]
+      : [readConfig(sources.userConfig), readConfig(sources.systemConfig)];
+  const computed = configs.map((c) =>
+    c ? (c.compute(target.host) as Record<string, string | string[] | undefined>) : {},
+  );
+  const lookup = (key: string): string[] => {
+    const fromCommandLine = commandLine.options.get(key.toLowerCase());
+    if (fromCommandLine) return fromCommandLine;
+    for (const settings of computed) {
+      const entry = Object.entries(settings).find(([k]) => k.toLowerCase() === key.toLowerCase());
+      if (entry?.[1] !== undefined) return values(entry[1]);
+    }
+    return [];
+  };
+  const first = (key: string) => lookup(key)[0];
+
+  const hostName = first("HostName")?.replace(/%h/g, target.host) ?? target.host;
+  const portText =
+    target.port !== null ? String(target.port) : (commandLine.options.get("port")?.[0] ?? first("Port") ?? "22");
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new HiveError("HIVE_SSH_CONFIG", `node ${target.node}: port ${JSON.stringify(portText)} is not a TCP port`);
+  const user = target.user ?? commandLine.options.get("user")?.[0] ?? first("User") ?? userInfo().username;
+  const hostInfo = { hostName, user, port, alias: target.host };
+
+  const configured = [
+    ...(commandLine.options.get("identityfile") ?? []),
+    ...computed.flatMap((c) => values(c["IdentityFile"] ?? c["identityfile"])),
+  ];
+  const identityFiles = (configured.length > 0 ? configured : DEFAULT_IDENTITIES.map((f) => `~/.ssh/${f}`)).map((f) =>
+    expand(f, home, hostInfo),
+  );
+  const knownHosts = lookup("UserKnownHostsFile");
+  const knownHostsFiles = (knownHosts.length > 0 ? knownHosts : ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"])
+    .filter((f) => f !== "/dev/null" || knownHosts.length === 1)
+    .map((f) => expand(f, home, hostInfo));
+  const timeout = Number(first("ConnectTimeout") ?? "15");
+
+  const jump = first("ProxyJump");
+  const proxyJump =
+    jump === undefined || jump.toLowerCase() === "none"
+      ? []
+      : jump.split(",").map((hop) => {
+          const m = /^(?:([^@]+)@)?([^:]+|\[[^\]]+\])(?::(\d+))?$/.exec(hop.trim());
+          if (!m?.[2])
+            throw new HiveError(
+              "HIVE_SSH_CONFIG",
+              `node ${target.node}: ProxyJump ${JSON.stringify(hop)} is not [user@]host[:port]`,
+            );
+          return resolveSshTarget(
+            {
+              host: m[2].replace(/^\[|\]$/g, ""),
+              port: m[3] ? Number(m[3]) : null,
+              user: m[1] ?? null,
+              sshOptions: [],
+              node: target.node,
+            },
+            sources,
+          );
+        });
+
+  return {
+    alias: target.host,
+    hostName,
+    port,
+    user,
+    identityFiles,
+    identitiesOnly: (first("IdentitiesOnly") ?? "no").toLowerCase() === "yes",
+    knownHostsFiles,
+    strictHostKeyChecking: strictness(first("StrictHostKeyChecking"), target.node),
+    hostKeyAlias: first("HostKeyAlias"),
+    connectTimeoutMs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 15) * 1000,
+    proxyJump: proxyJump.flatMap((hop) => [...hop.proxyJump, { ...hop, proxyJump: [] }]),
+  };
+}
+
+export function defaultConfigSources(env: NodeJS.ProcessEnv = process.env): ConfigSources {
+  const home = homedir();
+  return {
+    userConfig: env["SSH_CONFIG_FILE"] ?? join(home, ".ssh", "config"),
+    systemConfig: "/etc/ssh/ssh_config",
+    home,
+  };
+}

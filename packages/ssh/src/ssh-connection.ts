@@ -1,0 +1,222 @@
+import { existsSync, readFileSync } from "node:fs";
+import type { Duplex } from "node:stream";
+import ssh2, {
+  type AuthHandlerMiddleware,
+  type AuthenticationType,
+  type Client,
+  type ClientChannel,
+  type ConnectConfig,
+} from "ssh2";
+import { HiveError } from "@hive/core";
+import { addKnownHost, checkHostKey, fingerprint, knownHostsName, type HostKeyVerdict } from "./known-hosts.js";
+import type { ResolvedHost } from "./ssh-config.js";
+
+type AuthMethod = Parameters<AuthHandlerMiddleware>[2] extends (m: infer M) => void ? M : never;
+
+function describe(host: ResolvedHost): string {
+  return `${host.user}@${host.alias}${host.alias === host.hostName ? "" : ` (${host.hostName})`}:${host.port}`;
+}
+
+/** The key type and blob of an SSH wire-format public key. */
+function parseKeyBlob(blob: Buffer): { type: string } {
+  const length = blob.readUInt32BE(0);
+  return { type: blob.subarray(4, 4 + length).toString("latin1") };
+}
+
+function loadIdentities(host: ResolvedHost): { path: string; key: Buffer }[] {
+  const keys: { path: string; key: Buffer }[] = [];
+  for (const path of host.identityFiles) {
+    if (!existsSync(path)) continue;
+    const key = readFileSync(path);
+    const parsed = ssh2.utils.parseKey(key);
+    // Encrypted keys need a passphrase hive cannot ask for: the agent is the way for those.
+    if (parsed instanceof Error) continue;
+    keys.push({ path, key });
+  }
+  return keys;
+}
+
+/**
+ * One SSH connection (through any jump hosts), checked against known_hosts, authenticated by the
+ * agent and identity files. Channels are multiplexed over it.
+ */
+export class SshConnection {
+  private constructor(
+    readonly host: ResolvedHost,
+    private readonly client: Client,
+    private readonly jumps: SshConnection[],
+  ) {}
+
+  get description(): string {
+    return describe(this.host);
+  }
+
+  static async open(
+    host: ResolvedHost,
+    options: { agent?: string | undefined; via?: SshConnection } = {},
+  ): Promise<SshConnection> {
+    const jumps: SshConnection[] = [];
+    let via = options.via;
+    if (via === undefined) {
+      for (const hop of host.proxyJump) {
+        via = await SshConnection.open(hop, { agent: options.agent, ...(via ? { via } : {}) });
+        jumps.push(via);
+      }
+    }
+    try {
+      const sock = via === undefined ? undefined : await via.forward(host.hostName, host.port);
+      const client = await connectClient(host, options.agent, sock);
+      return new SshConnection(host, client, jumps);
+    } catch (error) {
+      for (const jump of jumps.reverse()) jump.end();
+      throw error;
+    }
+  }
+
+  private forward(hostName: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut("127.0.0.1", 0, hostName, port, (error, stream) => {
+        if (error) {
+          reject(
+            new HiveError(
+              "HIVE_SSH_CONNECT_FAILED",
+              `jump host ${this.description} could not reach ${hostName}:${port}: ${error.message}`,
+              { cause: error },
+            ),
+          );
+        } else resolve(stream);
+      });
+    });
+  }
+
+  /** Opens a command channel. */
+  exec(command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (error, channel) => {
+        if (error)
+          reject(
+            new HiveError("HIVE_SSH_DISCONNECTED", `${this.description}: cannot start a command: ${error.message}`, {
+              cause: error,
+            }),
+          );
+        else resolve(channel);
+      });
+    });
+  }
+
+  onClose(listener: () => void): void {
+    this.client.once("close", listener);
+  }
+
+  end(): void {
+    this.client.end();
+    for (const jump of this.jumps) jump.end();
+  }
+}
+
+function connectClient(host: ResolvedHost, agent: string | undefined, sock: Duplex | undefined): Promise<Client> {
+  const client = new ssh2.Client();
+  const identities = loadIdentities(host);
+  const useAgent = agent !== undefined && !host.identitiesOnly;
+  let verdict: HostKeyVerdict | undefined;
+  let presentedKey: Buffer | undefined;
+  const lookupName = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
+
+  const methods: AuthMethod[] = [
+    ...(useAgent ? [{ type: "agent" as const, username: host.user, agent }] : []),
+    ...identities.map((id) => ({ type: "publickey" as const, username: host.user, key: id.key })),
+  ];
+  const config: ConnectConfig = {
+    host: host.hostName,
+    port: host.port,
+    username: host.user,
+    readyTimeout: host.connectTimeoutMs,
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 4,
+    ...(sock ? { sock } : {}),
+    authHandler: (_left: AuthenticationType[] | null, _partial: boolean | null, next: (m: AuthMethod) => void) => {
+      next(methods.shift() ?? (false as unknown as AuthMethod));
+    },
+    hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+      presentedKey = key;
+      const { type } = parseKeyBlob(key);
+      checkHostKey(host.knownHostsFiles, lookupName, type, key)
+        .then(async (result) => {
+          verdict = result;
+          if (result.kind === "match" || host.strictHostKeyChecking === "no") return verify(true);
+          if (
+            result.kind === "unknown" &&
+            host.strictHostKeyChecking === "accept-new" &&
+            host.knownHostsFiles[0] !== undefined
+          ) {
+            await addKnownHost(host.knownHostsFiles[0], lookupName, type, key);
+            return verify(true);
+          }
+          verify(false);
+        })
+        .catch(() => verify(false));
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error & { level?: string }) => {
+      client.end();
+      reject(connectError(host, error, verdict, presentedKey, identities.length, useAgent));
+    };
+    client.once("ready", () => {
+      client.removeListener("error", fail);
+      client.on("error", () => undefined);
+      resolve(client);
+    });
+    client.once("error", fail);
+    client.connect(config);
+  });
+}
+
+function connectError(
+  host: ResolvedHost,
+  error: Error & { level?: string },
+  verdict: HostKeyVerdict | undefined,
+  key: Buffer | undefined,
+  identities: number,
+  agent: boolean,
+): HiveError {
+  const where = describe(host);
+  if (verdict?.kind === "mismatch" && key) {
+    return new HiveError(
+      "HIVE_SSH_HOST_KEY_MISMATCH",
+      `${where}: the host key changed: it presented ${fingerprint(key)}, but ${verdict.file}:${verdict.line} has ${verdict.known.join(", ")}`,
+      {
+        hint: "if the host was reinstalled, remove the old entry (ssh-keygen -R); otherwise someone may be intercepting the connection",
+        cause: error,
+      },
+    );
+  }
+  if (verdict?.kind === "revoked")
+    return new HiveError("HIVE_SSH_HOST_KEY_MISMATCH", `${where}: the host key is revoked in known_hosts`, {
+      cause: error,
+    });
+  if (verdict?.kind === "unknown" && key) {
+    return new HiveError(
+      "HIVE_SSH_HOST_KEY_UNKNOWN",
+      `${where}: host key ${fingerprint(key)} is not in ${host.knownHostsFiles.join(" or ")}`,
+      {
+        hint: "StrictHostKeyChecking is yes: add the host's key to known_hosts (ssh-keyscan), or use accept-new",
+        cause: error,
+      },
+    );
+  }
+  if (error.level === "client-authentication") {
+    return new HiveError(
+      "HIVE_SSH_AUTH_FAILED",
+      `${where}: authentication failed (tried ${agent ? "the agent and " : ""}${identities} identity file(s))`,
+      {
+        hint: "check the user, that your key is in the host's authorized_keys, and IdentityFile / SSH_AUTH_SOCK",
+        cause: error,
+      },
+    );
+  }
+  return new HiveError("HIVE_SSH_CONNECT_FAILED", `${where}: cannot connect: ${error.message}`, {
+    hint: "is the host up and sshd listening? check HostName/Port in your ssh_config",
+    cause: error,
+  });
+}

@@ -1,0 +1,152 @@
+import { Readable } from "node:stream";
+import { HiveError, type ExecOptions, type ExecResult, type Transport } from "@hive/core";
+import { SshConnection } from "./ssh-connection.js";
+import {
+  defaultConfigSources,
+  resolveSshTarget,
+  type ConfigSources,
+  type ResolvedHost,
+  type SshTarget,
+} from "./ssh-config.js";
+import { shellQuote } from "./shell-quote.js";
+
+export interface SshTransportOptions {
+  /** deployment.privilegeEscalationCommand, used for privileged commands when not root. */
+  privilegeEscalation: readonly string[];
+  /** SSH_AUTH_SOCK, if an agent should be asked. */
+  agent?: string | undefined;
+}
+
+const SUDO_NEEDS_PASSWORD = /sudo: (a password is required|a terminal is required|no tty present)/;
+
+/**
+ * A host reached over SSH: one connection, opened on first use and reused by every command
+ * (channels run side by side), opened again if it drops.
+ */
+export class SshTransport implements Transport {
+  private connection: Promise<SshConnection> | undefined;
+  /** How many connections this transport has opened (to prove reuse). */
+  connectionsOpened = 0;
+
+  constructor(
+    readonly host: ResolvedHost,
+    private readonly options: SshTransportOptions,
+  ) {}
+
+  get description(): string {
+    return `${this.host.user}@${this.host.alias}:${this.host.port}`;
+  }
+
+  private connect(): Promise<SshConnection> {
+    if (this.connection === undefined) {
+      this.connectionsOpened++;
+      const opening = SshConnection.open(this.host, { agent: this.options.agent });
+      this.connection = opening;
+      opening.then(
+        (c) =>
+          c.onClose(() => {
+            if (this.connection === opening) this.connection = undefined;
+          }),
+        () => {
+          if (this.connection === opening) this.connection = undefined;
+        },
+      );
+    }
+    return this.connection;
+  }
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const escalate = options.privileged === true && this.host.user !== "root";
+    const full = escalate ? [...this.options.privilegeEscalation, ...argv] : [...argv];
+    const connection = await this.connect();
+    options.signal?.throwIfAborted();
+    const channel = await connection.exec(shellQuote(full));
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const result = await new Promise<ExecResult>((resolve, reject) => {
+      let exitCode: number | null = null;
+      let signal: string | null = null;
+      const abort = () => {
+        channel.close();
+        const reason: unknown = options.signal?.reason;
+        reject(reason instanceof Error ? reason : new Error("aborted"));
+      };
+      options.signal?.addEventListener("abort", abort, { once: true });
+      channel.on("data", (chunk: Buffer) => (options.onStdout ? options.onStdout(chunk) : stdout.push(chunk)));
+      channel.stderr.on("data", (chunk: Buffer) => (options.onStderr ? options.onStderr(chunk) : stderr.push(chunk)));
+      channel.on("exit", (code: number | null, sig?: string) => {
+        exitCode = code;
+        signal = sig ?? null;
+      });
+      channel.on("close", () => {
+        options.signal?.removeEventListener("abort", abort);
+        if (exitCode === null && signal === null) {
+          reject(
+            new HiveError(
+              "HIVE_SSH_DISCONNECTED",
+              `${this.description}: the connection dropped while running ${argv[0] ?? "a command"}`,
+            ),
+          );
+          return;
+        }
+        resolve({
+          exitCode,
+          signal,
+          stdout: Buffer.concat(stdout).toString(),
+          stderr: Buffer.concat(stderr).toString(),
+        });
+      });
+      if (options.stdin === undefined) channel.end();
+      else if (options.stdin instanceof Readable) options.stdin.pipe(channel);
+      else channel.end(options.stdin);
+    });
+    if (escalate && result.exitCode !== 0 && SUDO_NEEDS_PASSWORD.test(result.stderr)) {
+      throw new HiveError(
+        "HIVE_PRIVILEGE_ESCALATION_FAILED",
+        `${this.description}: ${this.options.privilegeEscalation.join(" ")} asks for a password`,
+        {
+          hint: `hive runs privileged commands non-interactively: allow ${this.host.user} to run them without a password (e.g. NOPASSWD in sudoers), or deploy as root`,
+        },
+      );
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) (await connection.catch(() => undefined))?.end();
+  }
+}
+
+/** One transport per distinct SSH destination, shared by every phase of a run. */
+export class SshTransportPool {
+  private readonly transports = new Map<string, SshTransport>();
+
+  constructor(
+    private readonly sources: ConfigSources = defaultConfigSources(),
+    private readonly agent: string | undefined = process.env["SSH_AUTH_SOCK"],
+  ) {}
+
+  transportFor(target: SshTarget, privilegeEscalation: readonly string[]): SshTransport {
+    const host = resolveSshTarget(target, this.sources);
+    const key = JSON.stringify([
+      host.user,
+      host.hostName,
+      host.port,
+      host.proxyJump.map((h) => [h.user, h.hostName, h.port]),
+      privilegeEscalation,
+    ]);
+    let transport = this.transports.get(key);
+    if (transport === undefined) {
+      transport = new SshTransport(host, { privilegeEscalation, agent: this.agent });
+      this.transports.set(key, transport);
+    }
+    return transport;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.transports.values()].map((t) => t.close()));
+    this.transports.clear();
+  }
+}

@@ -1,0 +1,199 @@
+import { execFile, spawn } from "node:child_process";
+import { readFile, writeFile, copyFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { HiveError } from "@hive/core";
+import { fingerprint, SshTransportPool, type SshTarget } from "@hive/ssh";
+import { useFleet } from "../support/fleet.js";
+
+const run = promisify(execFile);
+const SUDO = ["sudo", "-H", "--"];
+const target = (host: string, extra: Partial<SshTarget> = {}): SshTarget => ({
+  host,
+  port: null,
+  user: null,
+  sshOptions: [],
+  node: host,
+  ...extra,
+});
+
+async function failure(work: Promise<unknown>): Promise<HiveError> {
+  try {
+    await work;
+  } catch (error) {
+    if (error instanceof HiveError) return error;
+    throw error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("the SSH transport (ssh2) against real sshd", () => {
+  const fleet = useFleet({ hosts: 3 });
+  const pool = (userConfig = fleet().sshConfigPath, agent?: string) =>
+    new SshTransportPool({ userConfig, home: join(fleet().dir, "home") }, agent);
+
+  it("runs argv through the ssh_config alias, exit codes and hostile words intact", async () => {
+    const p = pool();
+    const t = p.transportFor(target("h1"), SUDO);
+    const words = ["it's", "$(touch /tmp/hive-pwned)", "two words", "*", ";id"];
+    const echoed = await t.exec(["printf", "%s\\n", ...words]);
+    expect(echoed.stdout.split("\n").slice(0, -1)).toEqual(words);
+    const failed = await t.exec(["sh", "-c", "echo oops >&2; exit 7"]);
+    expect(failed).toMatchObject({ exitCode: 7, stderr: "oops\n" });
+    const input = await t.exec(["wc", "-c"], { stdin: "12345" });
+    expect(input.stdout.trim()).toBe("5");
+    await p.closeAll();
+  });
+
+  it("reuses one connection for every command, side by side", async () => {
+    const link = await fleet().link("h2");
+    const before = link.connectionsAccepted;
+    const p = pool();
+    const t = p.transportFor(target("h2-link"), SUDO);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => t.exec(["sh", "-c", `sleep 0.2; echo ${i}`])),
+    );
+    expect(results.map((r) => r.stdout.trim())).toEqual(["0", "1", "2", "3", "4", "5", "6", "7"]);
+    expect(link.connectionsAccepted - before).toBe(1);
+    expect(t.connectionsOpened).toBe(1);
+    // A dropped connection is opened again for the next command.
+    link.cut();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await t.exec(["echo", "again"])).stdout).toBe("again\n");
+    expect(t.connectionsOpened).toBe(2);
+    await p.closeAll();
+  });
+
+  it("refuses a changed host key, naming both fingerprints", async () => {
+    const config = join(fleet().dir, "ssh_config_wrong_key");
+    const known = join(fleet().dir, "known_hosts_wrong_key");
+    const h1 = fleet().host("h1");
+    const h3 = fleet().host("h3");
+    await writeFile(known, `${h1.knownHostsLine().replace(h1.hostKey, h3.hostKey)}\n`);
+    await writeFile(config, (await readFile(fleet().sshConfigPath, "utf8")).replaceAll(fleet().knownHostsPath, known));
+    const error = await failure(pool(config).transportFor(target("h1"), SUDO).exec(["true"]));
+    expect(error.code).toBe("HIVE_SSH_HOST_KEY_MISMATCH");
+    const blob = (line: string) => Buffer.from(line.split(" ")[1] ?? "", "base64");
+    expect(error.message).toContain(fingerprint(blob(h1.hostKey)));
+    expect(error.message).toContain(fingerprint(blob(h3.hostKey)));
+    expect(error.message).toContain(`${known}:1`);
+  });
+
+  it("accepts a new host key by default (accept-new) and refuses it with StrictHostKeyChecking yes", async () => {
+    const known = join(fleet().dir, "known_hosts_new");
+    const config = join(fleet().dir, "ssh_config_new");
+    const h1 = fleet().host("h1");
+    await writeFile(
+      config,
+      `Host fresh\n  HostName 127.0.0.1\n  Port ${h1.port}\n  User root\n  IdentityFile ${fleet().clientKeyPath}\n  UserKnownHostsFile ${known}\n`,
+    );
+    const ok = await pool(config).transportFor(target("fresh"), SUDO).exec(["true"]);
+    expect(ok.exitCode).toBe(0);
+    expect(await readFile(known, "utf8")).toBe(`${h1.knownHostsLine()}\n`);
+    await writeFile(known, "");
+    const strict = await failure(
+      pool(config)
+        .transportFor(target("fresh", { sshOptions: ["-o", "StrictHostKeyChecking=yes"] }), SUDO)
+        .exec(["true"]),
+    );
+    expect(strict.code).toBe("HIVE_SSH_HOST_KEY_UNKNOWN");
+  });
+
+  it("reads hashed known_hosts entries", async () => {
+    const hashed = join(fleet().dir, "known_hosts_hashed");
+    await copyFile(fleet().knownHostsPath, hashed);
+    await run("ssh-keygen", ["-H", "-f", hashed]);
+    expect(await readFile(hashed, "utf8")).toMatch(/^\|1\|/);
+    const config = join(fleet().dir, "ssh_config_hashed");
+    await writeFile(config, (await readFile(fleet().sshConfigPath, "utf8")).replaceAll(fleet().knownHostsPath, hashed));
+    expect((await pool(config).transportFor(target("h2"), SUDO).exec(["true"])).exitCode).toBe(0);
+  });
+
+  it("jumps through a ProxyJump host", async () => {
+    const link = await fleet().link("h1");
+    const config = join(fleet().dir, "ssh_config_jump");
+    const h3 = fleet().host("h3");
+    await writeFile(
+      config,
+      `${await readFile(fleet().sshConfigPath, "utf8")}\nHost behind-h1\n  HostName 127.0.0.1\n  Port ${h3.port}\n  User root\n  IdentityFile ${fleet().clientKeyPath}\n  UserKnownHostsFile ${fleet().knownHostsPath}\n  ProxyJump h1-link\n`,
+    );
+    const before = link.connectionsAccepted;
+    const result = await pool(config)
+      .transportFor(target("behind-h1"), SUDO)
+      .exec(["cat", "/proc/sys/kernel/random/boot_id"]);
+    expect(result.stdout.trim()).toBe(await h3.bootId());
+    expect(link.connectionsAccepted - before).toBe(1);
+  });
+
+  it("authenticates with ssh-agent, and says what it tried when nothing works", async () => {
+    const socket = join(fleet().dir, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await run("ssh-add", [fleet().clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+      const h2 = fleet().host("h2");
+      const config = join(fleet().dir, "ssh_config_agent");
+      await writeFile(
+        config,
+        `Host by-agent\n  HostName 127.0.0.1\n  Port ${h2.port}\n  User root\n  UserKnownHostsFile ${fleet().knownHostsPath}\n`,
+      );
+      expect((await pool(config, socket).transportFor(target("by-agent"), SUDO).exec(["true"])).exitCode).toBe(0);
+      const denied = await failure(pool(config, undefined).transportFor(target("by-agent"), SUDO).exec(["true"]));
+      expect(denied.code).toBe("HIVE_SSH_AUTH_FAILED");
+      expect(denied.message).toMatch(
+        /root@by-agent \(127\.0\.0\.1\):\d+: authentication failed \(tried 0 identity file\(s\)\)/,
+      );
+    } finally {
+      agent.kill();
+    }
+  });
+
+  it("honours deployment.sshOptions (-p, -i, -o)", async () => {
+    const h3 = fleet().host("h3");
+    const t = pool("/nonexistent").transportFor(
+      target("127.0.0.1", {
+        sshOptions: [
+          "-p",
+          String(h3.port),
+          "-i",
+          fleet().clientKeyPath,
+          "-o",
+          `UserKnownHostsFile=${fleet().knownHostsPath}`,
+          "-oUser=root",
+        ],
+      }),
+      SUDO,
+    );
+    expect((await t.exec(["cat", "/proc/sys/kernel/random/boot_id"])).stdout.trim()).toBe(await h3.bootId());
+    const bad = await failure(
+      Promise.resolve().then(() => pool().transportFor(target("h1", { sshOptions: ["-X"] }), SUDO)),
+    );
+    expect(bad.message).toMatch(/node h1: deployment.sshOptions has "-X", which hive does not support/);
+  });
+
+  it("escalates privileges for a non-root user, and explains a sudo that wants a password", async () => {
+    const p = pool();
+    const deploy = p.transportFor(target("h1", { user: "deploy" }), SUDO);
+    expect((await deploy.exec(["id", "-u"])).stdout.trim()).toBe("2001");
+    expect((await deploy.exec(["id", "-u"], { privileged: true })).stdout.trim()).toBe("0");
+    const withPassword = p.transportFor(target("h1", { user: "deploy-pw" }), SUDO);
+    const error = await failure(withPassword.exec(["id", "-u"], { privileged: true }));
+    expect(error.code).toBe("HIVE_PRIVILEGE_ESCALATION_FAILED");
+    expect(error.hint).toMatch(/NOPASSWD/);
+    await p.closeAll();
+  });
+
+  it("names the host when it is down or the key is refused", async () => {
+    await fleet().host("h3").stopSshd();
+    const down = await failure(pool().transportFor(target("h3"), SUDO).exec(["true"]));
+    expect(down.code).toBe("HIVE_SSH_CONNECT_FAILED");
+    expect(down.message).toMatch(/^root@h3 \(127\.0\.0\.1\):\d+: cannot connect: .*ECONNREFUSED/);
+    await fleet().startSshd("h3");
+    const original = await fleet().host("h2").authorizedKeys();
+    await fleet().host("h2").setAuthorizedKeys([]);
+    const refused = await failure(pool().transportFor(target("h2"), SUDO).exec(["true"]));
+    expect(refused.code).toBe("HIVE_SSH_AUTH_FAILED");
+    await fleet().host("h2").setAuthorizedKeys([original]);
+  });
+});
