@@ -1,6 +1,7 @@
 import yargs, { type Argv } from "yargs";
 import { createRequire } from "node:module";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
+import { applyCommand } from "./commands/apply.js";
 import { evalCommand } from "./commands/eval.js";
 import { execCommand } from "./commands/exec.js";
 import { nixInfoCommand } from "./commands/nix-info.js";
@@ -24,6 +25,7 @@ export function buildCli(argv: readonly string[]): Argv {
     .demandCommand(1, "name a command")
     .epilogue(EXIT_CODES_HELP)
     .wrap(Math.min(120, process.stdout.columns || 100));
-  for (const command of [nodesCommand, evalCommand, execCommand, replCommand, nixInfoCommand]) cli = command(cli);
+  for (const command of [applyCommand, nodesCommand, evalCommand, execCommand, replCommand, nixInfoCommand])
+    cli = command(cli);
   return cli;
 }

@@ -21,3 +21,5 @@ export {
   type SelectableNode,
 } from "./node-filter.js";
 export type { ExecOptions, ExecResult, Transport } from "./transport.js";
+export { GOALS, GOAL_TRAITS, parseGoal, type Goal, type GoalTraits } from "./goals.js";
+export type { DeployEvent, DeployStep, NodeOutcomeKind } from "./events.js";

@@ -1,2 +1,4 @@
-// deploy: this package is filled by later issues (see DESIGN.md section 2).
-export {};
+export { Deployment, type DeployNode, type DeploymentOptions, type NodeSummary } from "./deployment.js";
+export { activate, readRemoteLink, SYSTEM_PROFILE, type ActivationResult } from "./activator.js";
+export { copyClosure, missingOnTarget, type CopyOptions, type CopyResult } from "./copier.js";
+export { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";

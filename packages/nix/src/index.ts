@@ -10,3 +10,4 @@ export {
 } from "./nix-command.js";
 export { summarizeNixError } from "./nix-error.js";
 export { readNixInfo, type NixInfo } from "./nix-info.js";
+export { closureOf, exportPaths, invalidPaths, realiseDerivation, type PathInfo } from "./store.js";

@@ -1,0 +1,144 @@
+import type { Argv } from "yargs";
+import { GOAL_TRAITS, GOALS, HiveError, parseGoal, requireExplicitSelection, type Goal } from "@hive/core";
+import { Deployment, type NodeSummary } from "@hive/deploy";
+import { SshTransportPool } from "@hive/ssh";
+import { action } from "../report.js";
+import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
+import { EXIT } from "../exit-codes.js";
+import { plainRenderer } from "../plain-renderer.js";
+import { sshTargetOf } from "../ssh-targets.js";
+
+function summaryLine(s: NodeSummary): string {
+  switch (s.outcome) {
+    case "succeeded":
+      return `${s.node}: succeeded${s.system ? ` (${s.system})` : ""}`;
+    case "unchanged":
+      return `${s.node}: unchanged (already running ${s.system ?? "the system"})`;
+    case "skipped":
+      return `${s.node}: skipped: ${s.message ?? ""}`;
+    case "failed":
+      return `${s.node}: failed at ${s.step ?? "?"}: ${(s.message ?? "").replace(/\n/g, "\n    ")}`;
+  }
+}
+
+function withApplyOptions<T>(y: Argv<T>) {
+  return withNodeFilter(withHiveOptions(y))
+    .option("parallel", {
+      alias: "p",
+      type: "number",
+      default: 10,
+      describe: "nodes pushed and activated at once (each phase)",
+    })
+    .option("build-jobs", { type: "number", describe: "local builds at once (default: one per core)" })
+    .option("gzip", {
+      type: "boolean",
+      default: true,
+      describe: "compress closures on the wire (--no-gzip to turn off)",
+    })
+    .option("substitute", {
+      type: "boolean",
+      default: true,
+      describe: "let targets fetch from their own substituters first (--no-substitute)",
+    })
+    .option("reactivate", {
+      type: "boolean",
+      default: false,
+      describe: "activate even hosts already running the system",
+    })
+    .option("force-replace-unknown-profiles", {
+      type: "boolean",
+      default: false,
+      describe: "replace profiles hive does not know, whatever replaceUnknownProfiles says",
+    })
+    .option("verbose", { alias: "v", type: "boolean", default: false, describe: "print build logs too" });
+}
+
+type ApplyArgs = Parameters<typeof openHive>[0] & {
+  on?: string[] | undefined;
+  "eval-node-limit": string;
+  parallel: number;
+  "build-jobs"?: number | undefined;
+  gzip: boolean;
+  substitute: boolean;
+  reactivate: boolean;
+  "force-replace-unknown-profiles": boolean;
+  verbose: boolean;
+};
+
+async function runApply(goal: Goal, args: ApplyArgs): Promise<void> {
+  if (!Number.isInteger(args.parallel) || args.parallel < 1)
+    throw new HiveError("HIVE_USAGE", "--parallel takes a whole number, at least 1");
+  const hive = await openHive(args);
+  const filter = nodeFilterFrom(args);
+  if (GOAL_TRAITS[goal].pushes) requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
+  const selected = await hive.select(filter);
+  const pool = new SshTransportPool();
+  const controller = new AbortController();
+  const deployment = new Deployment({
+    goal,
+    parallel: args.parallel,
+    ...(args["build-jobs"] !== undefined ? { buildJobs: args["build-jobs"] } : {}),
+    gzip: args.gzip,
+    substitute: args.substitute,
+    reactivate: args.reactivate,
+    forceReplaceUnknownProfiles: args["force-replace-unknown-profiles"],
+    signal: controller.signal,
+    transportFor: (node) => {
+      const target = sshTargetOf(node);
+      return target === undefined ? undefined : pool.transportFor(target, node.deployment.privilegeEscalationCommand);
+    },
+    onEvent: plainRenderer((line) => process.stderr.write(`${line}\n`), { verbose: args.verbose }),
+  });
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write(
+        "hive: interrupted: starting nothing new; running steps finish (Ctrl-C again to abort them)\n",
+      );
+      deployment.stop();
+    } else {
+      controller.abort(new HiveError("HIVE_USAGE", "aborted"));
+    }
+  };
+  process.on("SIGINT", onInterrupt);
+  try {
+    await hive.evaluate(
+      selected,
+      (o) => {
+        if (o.ok) deployment.add({ name: o.node, deployment: o.value.deployment, drvPath: o.value.drvPath });
+        else deployment.fail(o.node, "evaluate", o.error);
+      },
+      { limits: evalLimitsFrom(args, selected.length), signal: controller.signal },
+    );
+    const summaries = await deployment.finish();
+    const order = new Map(selected.map((n, i) => [n, i]));
+    summaries.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
+    process.stdout.write(`\n${summaries.map(summaryLine).join("\n")}\n`);
+    if (summaries.some((s) => s.outcome === "failed")) process.exitCode = EXIT.nodesFailed;
+    if (interrupts > 0) process.exitCode = EXIT.interrupted;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    await pool.closeAll();
+  }
+}
+
+export function applyCommand<T>(y: Argv<T>): Argv<T> {
+  return y
+    .command(
+      "apply [goal]",
+      "Build, push and activate the selected nodes",
+      (c) =>
+        withApplyOptions(c)
+          .positional("goal", { type: "string", default: "switch", choices: GOALS, describe: "what to do" })
+          .example("$0 apply --on @web", "switch every web node")
+          .example("$0 apply boot --on 'db-*' -p 2", "make db nodes boot the new system, two at a time"),
+      action(async (args) => runApply(parseGoal(args.goal), args)),
+    )
+    .command(
+      "build",
+      "Build the selected nodes' systems (apply build)",
+      (c) => withApplyOptions(c),
+      action(async (args) => runApply("build", args)),
+    );
+}

@@ -1,0 +1,21 @@
+import type { NodeName } from "./ids.js";
+import type { HiveErrorCode } from "./errors.js";
+
+export type DeployStep = "evaluate" | "build" | "connect" | "push" | "activate" | "rollback";
+export type NodeOutcomeKind = "succeeded" | "unchanged" | "failed" | "skipped";
+
+/** What a deploy reports as it goes; renderers turn these into terminal lines or NDJSON. */
+export type DeployEvent =
+  | { type: "step"; node: NodeName; step: DeployStep; detail?: string }
+  | { type: "progress"; node: NodeName; step: DeployStep; bytes: number; totalBytes?: number }
+  | { type: "log"; node: NodeName; step: DeployStep; line: string }
+  | { type: "warning"; node?: NodeName; message: string }
+  | {
+      type: "node-done";
+      node: NodeName;
+      outcome: NodeOutcomeKind;
+      step?: DeployStep;
+      message?: string;
+      code?: HiveErrorCode;
+      system?: string;
+    };

@@ -1,0 +1,102 @@
+import { PassThrough, Transform } from "node:stream";
+import { createGzip } from "node:zlib";
+import type { NodeName, StorePath, Transport } from "@hive/core";
+import { closureOf, exportPaths, type PathInfo } from "@hive/nix";
+import { runOn } from "./remote-command.js";
+
+export interface CopyOptions {
+  gzip: boolean;
+  /** Let the target fetch what it can from its own substituters first. */
+  substitute: boolean;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, totalBytes: number) => void;
+}
+
+export interface CopyResult {
+  paths: number;
+  copied: number;
+  bytes: number;
+}
+
+const QUERY_CHUNK = 1000;
+
+/** The paths of `closure` the target's store lacks: one query (per thousand paths). */
+export async function missingOnTarget(
+  transport: Transport,
+  node: NodeName,
+  closure: readonly PathInfo[],
+  signal?: AbortSignal,
+): Promise<PathInfo[]> {
+  const missing = new Set<string>();
+  for (let i = 0; i < closure.length; i += QUERY_CHUNK) {
+    const paths = closure.slice(i, i + QUERY_CHUNK).map((p) => p.path);
+    const { stdout } = await runOn(
+      transport,
+      node,
+      "push",
+      ["nix-store", "--check-validity", "--print-invalid", ...paths],
+      {
+        privileged: true,
+        ...(signal ? { signal } : {}),
+      },
+    );
+    for (const line of stdout.split("\n")) if (line !== "") missing.add(line);
+  }
+  return closure.filter((p) => missing.has(p.path));
+}
+
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onBytes(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}
+
+/**
+ * Copies a system's closure to a target: asks once which paths it lacks, optionally lets it
+ * substitute them, then streams one `nix-store --export` of the rest, dependencies first, into
+ * `nix-store --import` over the connection, with backpressure end to end and no temporary files.
+ */
+export async function copyClosure(
+  transport: Transport,
+  node: NodeName,
+  root: StorePath,
+  options: CopyOptions,
+): Promise<CopyResult> {
+  const signalOption = options.signal ? { signal: options.signal } : {};
+  const closure = await closureOf([root], signalOption);
+  let missing = await missingOnTarget(transport, node, closure, options.signal);
+  if (missing.length > 0 && options.substitute) {
+    // Substitution failing is fine: whatever is still missing is copied.
+    await transport
+      .exec(["nix-store", "--realise", ...missing.map((p) => p.path)], { privileged: true, ...signalOption })
+      .catch(() => undefined);
+    missing = await missingOnTarget(transport, node, missing, options.signal);
+  }
+  const total = missing.reduce((sum, p) => sum + p.narSize, 0);
+  if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
+
+  const exported = exportPaths(
+    missing.map((p) => p.path),
+    signalOption,
+  );
+  let sent = 0;
+  const counted = exported.stream.pipe(
+    counter((n) => {
+      sent += n;
+      options.onProgress?.(Math.min(sent, total), total);
+    }),
+  );
+  const body = options.gzip ? counted.pipe(createGzip({ level: 1 })) : counted.pipe(new PassThrough());
+  const importer = options.gzip ? ["sh", "-c", "gzip -d | nix-store --import"] : ["nix-store", "--import"];
+  const imported = runOn(transport, node, "push", importer, { privileged: true, stdin: body, ...signalOption });
+  try {
+    await Promise.all([imported, exported.done]);
+  } catch (error) {
+    exported.stream.destroy();
+    throw error;
+  }
+  return { paths: closure.length, copied: missing.length, bytes: sent };
+}

@@ -1,0 +1,170 @@
+import { availableParallelism } from "node:os";
+import PQueue from "p-queue";
+import {
+  GOAL_TRAITS,
+  HiveError,
+  isHiveError,
+  type DeployEvent,
+  type DeployStep,
+  type Deployment as NodeDeployment,
+  type DrvPath,
+  type HiveErrorCode,
+  type NodeName,
+  type NodeOutcomeKind,
+  type StorePath,
+  type Transport,
+} from "@hive/core";
+import { realiseDerivation } from "@hive/nix";
+import { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
+
+export interface DeployNode {
+  name: NodeName;
+  deployment: NodeDeployment;
+  drvPath: DrvPath;
+}
+
+export interface NodeSummary {
+  node: NodeName;
+  outcome: NodeOutcomeKind;
+  step?: DeployStep;
+  message?: string;
+  code?: HiveErrorCode;
+  system?: StorePath;
+}
+
+export interface DeploymentOptions extends Omit<NodeDeployOptions, "replaceUnknownProfiles" | "onEvent"> {
+  /** Nodes pushed or activated at once (each phase has its own limit). */
+  parallel: number;
+  /** Local builds at once. */
+  buildJobs?: number;
+  /** How to reach a node; undefined when it cannot be reached (targetHost null). */
+  transportFor: (node: DeployNode) => Transport | undefined;
+  onEvent?: (event: DeployEvent) => void;
+}
+
+/**
+ * A deploy across many nodes. Each node goes build -> push -> activate as soon as it is ready,
+ * through one queue per phase with its own limit (a node waiting for a build holds no push slot).
+ * One node's failure never stops the others.
+ */
+export class Deployment {
+  private readonly builds = new Map<DrvPath, Promise<StorePath>>();
+  private readonly buildQueue: PQueue;
+  private readonly pushQueue: PQueue;
+  private readonly activateQueue: PQueue;
+  private readonly running: Promise<void>[] = [];
+  private readonly summaries = new Map<NodeName, NodeSummary>();
+  private stopping = false;
+
+  constructor(private readonly options: DeploymentOptions) {
+    this.buildQueue = new PQueue({ concurrency: options.buildJobs ?? Math.max(1, availableParallelism()) });
+    this.pushQueue = new PQueue({ concurrency: options.parallel });
+    this.activateQueue = new PQueue({ concurrency: options.parallel });
+  }
+
+  private emit(event: DeployEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private done(summary: NodeSummary): void {
+    this.summaries.set(summary.node, summary);
+    this.emit({ type: "node-done", ...summary });
+  }
+
+  /** A node that failed before it got here (e.g. its evaluation). */
+  fail(node: NodeName, step: DeployStep, error: HiveError): void {
+    this.done({ node, outcome: "failed", step, message: error.message, code: error.code });
+  }
+
+  /** Starts a node's way through the phases. */
+  add(node: DeployNode): void {
+    this.running.push(this.deploy(node));
+  }
+
+  /** Ctrl-C: start nothing new; what runs (activations above all) finishes. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private build(drv: DrvPath, node: NodeName): Promise<StorePath> {
+    let build = this.builds.get(drv);
+    if (build === undefined) {
+      build = this.buildQueue.add(async () => {
+        const [out] = await realiseDerivation(drv, {
+          ...(this.options.signal ? { signal: this.options.signal } : {}),
+          onLog: (line) => this.emit({ type: "log", node, step: "build", line }),
+        });
+        if (out === undefined) throw new HiveError("HIVE_BUILD_FAILED", `building ${drv} produced no output`);
+        return out;
+      });
+      this.builds.set(drv, build);
+    }
+    return build;
+  }
+
+  private async phase<T>(queue: PQueue, node: NodeName, work: () => Promise<T>): Promise<T | undefined> {
+    if (this.stopping) return undefined;
+    return queue.add(async () => (this.stopping ? undefined : work()));
+  }
+
+  private async deploy(node: DeployNode): Promise<void> {
+    const traits = GOAL_TRAITS[this.options.goal];
+    const nodeOptions: NodeDeployOptions = {
+      ...this.options,
+      replaceUnknownProfiles: node.deployment.replaceUnknownProfiles,
+      onEvent: (e) => this.emit(e),
+    };
+    let step: DeployStep = "build";
+    try {
+      this.emit({ type: "step", node: node.name, step });
+      const system = await this.build(node.drvPath, node.name);
+      if (!traits.pushes) {
+        this.done({ node: node.name, outcome: "succeeded", system });
+        return;
+      }
+      step = "connect";
+      const transport = this.options.transportFor(node);
+      if (transport === undefined) {
+        this.done({
+          node: node.name,
+          outcome: "skipped",
+          step,
+          message: "deployment.targetHost is null: not deployable over SSH (use apply-local on the node)",
+        });
+        return;
+      }
+      const unchanged = await this.phase(this.pushQueue, node.name, async () => {
+        this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
+        if (await isUnchanged(transport, system, nodeOptions)) return true;
+        step = "push";
+        await pushNode(transport, node.name, system, nodeOptions);
+        return false;
+      });
+      if (unchanged === undefined) return this.interrupted(node.name, step);
+      if (unchanged) {
+        this.done({ node: node.name, outcome: "unchanged", system });
+        return;
+      }
+      step = "activate";
+      const activated = await this.phase(this.activateQueue, node.name, async () => {
+        await activateNode(transport, node.name, system, nodeOptions);
+        return true;
+      });
+      if (activated === undefined) return this.interrupted(node.name, step);
+      this.done({ node: node.name, outcome: "succeeded", system });
+    } catch (error) {
+      if (!isHiveError(error)) throw error;
+      this.done({ node: node.name, outcome: "failed", step, message: error.message, code: error.code });
+    }
+  }
+
+  private interrupted(node: NodeName, step: DeployStep): void {
+    this.done({ node, outcome: "skipped", step, message: "interrupted before this step" });
+  }
+
+  /** Waits for every node added so far, and returns one summary per node. */
+  async finish(): Promise<NodeSummary[]> {
+    await Promise.all(this.running);
+    return [...this.summaries.values()];
+  }
+}

@@ -1,0 +1,129 @@
+import {
+  HiveError,
+  GOAL_TRAITS,
+  type DeployEvent,
+  type Goal,
+  type NodeName,
+  type StorePath,
+  type Transport,
+} from "@hive/core";
+import { invalidPaths } from "@hive/nix";
+import { activate, readRemoteLink, SYSTEM_PROFILE } from "./activator.js";
+import { copyClosure } from "./copier.js";
+import { runOn } from "./remote-command.js";
+
+export interface NodeDeployOptions {
+  goal: Goal;
+  gzip: boolean;
+  substitute: boolean;
+  reactivate: boolean;
+  forceReplaceUnknownProfiles: boolean;
+  replaceUnknownProfiles: boolean;
+  signal?: AbortSignal;
+  onEvent: (event: DeployEvent) => void;
+}
+
+export type PushedOutcome = { kind: "pushed" } | { kind: "unchanged" };
+
+/** Pushes a node's system to it (unless there is nothing to push). */
+export async function pushNode(
+  transport: Transport,
+  node: NodeName,
+  system: StorePath,
+  options: NodeDeployOptions,
+): Promise<void> {
+  options.onEvent({ type: "step", node, step: "push" });
+  const result = await copyClosure(transport, node, system, {
+    gzip: options.gzip,
+    substitute: options.substitute,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (bytes, totalBytes) => options.onEvent({ type: "progress", node, step: "push", bytes, totalBytes }),
+  });
+  options.onEvent({
+    type: "log",
+    node,
+    step: "push",
+    line: `${result.copied} of ${result.paths} paths copied (${result.bytes} bytes)`,
+  });
+}
+
+/** Whether the host already runs (or, for boot, will boot) this system. */
+export async function isUnchanged(
+  transport: Transport,
+  system: StorePath,
+  options: NodeDeployOptions,
+): Promise<boolean> {
+  const traits = GOAL_TRAITS[options.goal];
+  if (!traits.skipsUnchanged || options.reactivate) return false;
+  const path = traits.activation === "boot" ? SYSTEM_PROFILE : "/run/current-system";
+  return (await readRemoteLink(transport, path, options.signal ? { signal: options.signal } : {})) === system;
+}
+
+/**
+ * Activates a pushed system as the goal says: set the profile (remembering the generation before),
+ * run switch-to-configuration detached; if that fails, put the previous generation back.
+ */
+export async function activateNode(
+  transport: Transport,
+  node: NodeName,
+  system: StorePath,
+  options: NodeDeployOptions,
+): Promise<void> {
+  const traits = GOAL_TRAITS[options.goal];
+  if (traits.activation === null) return;
+  options.onEvent({ type: "step", node, step: "activate", detail: traits.activation });
+  const signal = options.signal ? { signal: options.signal } : {};
+  let previousGeneration: string | undefined;
+  if (traits.switchesProfile) {
+    const current = await readRemoteLink(transport, SYSTEM_PROFILE, signal);
+    if (
+      current !== undefined &&
+      !options.replaceUnknownProfiles &&
+      !options.forceReplaceUnknownProfiles &&
+      (await invalidPaths([current as StorePath], signal)).size > 0
+    ) {
+      throw new HiveError(
+        "HIVE_UNKNOWN_PROFILE",
+        `node ${node}: activate: the host runs a profile hive does not know (${current})`,
+        {
+          hint: "it was set by someone else, or its system was garbage-collected here; deployment.replaceUnknownProfiles = true or --force-replace-unknown-profiles replaces it",
+        },
+      );
+    }
+    const link = await transport.exec(["readlink", SYSTEM_PROFILE], { privileged: true, ...signal });
+    previousGeneration = /^system-(\d+)-link$/.exec(link.stdout.trim())?.[1];
+    await runOn(transport, node, "activate", ["nix-env", "--profile", SYSTEM_PROFILE, "--set", system], {
+      privileged: true,
+      ...signal,
+    });
+  }
+  const result = await activate(transport, node, system, traits.activation, {
+    ...signal,
+    onWaiting: (reason) => options.onEvent({ type: "warning", node, message: reason }),
+  });
+  for (const line of result.log.split("\n"))
+    if (line !== "") options.onEvent({ type: "log", node, step: "activate", line });
+  if (result.exitCode === 0) return;
+
+  const tail = result.log.trim().split("\n").slice(-10).join("\n");
+  let restored = "";
+  if (traits.switchesProfile) {
+    if (previousGeneration !== undefined) {
+      options.onEvent({ type: "step", node, step: "rollback", detail: `generation ${previousGeneration}` });
+      await runOn(
+        transport,
+        node,
+        "rollback",
+        ["nix-env", "--profile", SYSTEM_PROFILE, "--switch-generation", previousGeneration],
+        { privileged: true },
+      );
+      restored = `; the system profile was restored to generation ${previousGeneration}`;
+    } else {
+      restored = "; there was no earlier generation of the system profile to restore";
+    }
+  }
+  throw new HiveError(
+    "HIVE_ACTIVATION_FAILED",
+    `node ${node}: activate: switch-to-configuration ${traits.activation} exited with ${result.exitCode}${restored}:\n${tail}`,
+  );
+}

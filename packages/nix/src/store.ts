@@ -1,0 +1,112 @@
+import type { Readable } from "node:stream";
+import { execa } from "execa";
+import { HiveError, parseStorePath, type DrvPath, type StorePath } from "@hive/core";
+import { nixEnvironment, runNix } from "./nix-command.js";
+
+export interface PathInfo {
+  path: StorePath;
+  narSize: number;
+  references: StorePath[];
+}
+
+/**
+ * The closure of some store paths with sizes, dependencies first (what `nix-store --import`
+ * needs), from one `nix path-info` call.
+ */
+export async function closureOf(
+  paths: readonly StorePath[],
+  options: { signal?: AbortSignal } = {},
+): Promise<PathInfo[]> {
+  const { stdout } = await runNix("nix", ["path-info", "--json", "--recursive", ...paths], options);
+  const raw = JSON.parse(stdout) as { path: string; narSize?: number; references?: string[] }[];
+  const infos = new Map<string, PathInfo>(
+    raw.map((r) => [
+      r.path,
+      { path: parseStorePath(r.path), narSize: r.narSize ?? 0, references: (r.references ?? []).map(parseStorePath) },
+    ]),
+  );
+  const ordered: PathInfo[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (info: PathInfo): void => {
+    if (state.get(info.path) === "done") return;
+    if (state.get(info.path) === "visiting") return; // self-references
+    state.set(info.path, "visiting");
+    for (const ref of info.references) {
+      const dep = infos.get(ref);
+      if (dep && ref !== info.path) visit(dep);
+    }
+    state.set(info.path, "done");
+    ordered.push(info);
+  };
+  for (const info of [...infos.values()].sort((a, b) => a.path.localeCompare(b.path))) visit(info);
+  return ordered;
+}
+
+/** Builds (or substitutes) a derivation's outputs locally; the log goes to `onLog` line by line. */
+export async function realiseDerivation(
+  drv: DrvPath,
+  options: { signal?: AbortSignal; onLog?: (line: string) => void; nixArgs?: readonly string[] } = {},
+): Promise<StorePath[]> {
+  const child = execa("nix-store", ["--realise", ...(options.nixArgs ?? []), drv], {
+    env: nixEnvironment(),
+    extendEnv: false,
+    reject: false,
+    stdin: "ignore",
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+  });
+  const log: string[] = [];
+  child.stderr.setEncoding("utf8");
+  let pending = "";
+  child.stderr.on("data", (chunk: string) => {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      log.push(line);
+      options.onLog?.(line);
+    }
+  });
+  const result = await child;
+  if (pending !== "") log.push(pending);
+  if (result.isCanceled) throw options.signal?.reason ?? new Error("aborted");
+  if (result.exitCode !== 0) {
+    throw new HiveError("HIVE_BUILD_FAILED", `building ${drv} failed:\n${log.slice(-15).join("\n")}`, {
+      hint: `the full log: nix log ${drv}`,
+    });
+  }
+  return result.stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .map(parseStorePath);
+}
+
+/** A stream of `nix-store --export` for paths (in the order given), and its completion. */
+export function exportPaths(
+  paths: readonly StorePath[],
+  options: { signal?: AbortSignal } = {},
+): { stream: Readable; done: Promise<void> } {
+  const child = execa("nix-store", ["--export", ...paths], {
+    env: nixEnvironment(),
+    extendEnv: false,
+    stdin: "ignore",
+    buffer: false,
+    encoding: "buffer",
+    reject: false,
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+  });
+  const done = child.then((result) => {
+    if (result.exitCode !== 0 && !result.isCanceled) {
+      throw new HiveError("HIVE_NIX_FAILED", `nix-store --export failed: ${String(result.stderr).trim()}`);
+    }
+  });
+  return { stream: child.stdout, done };
+}
+
+/** The paths among `paths` that this machine's store does not have. */
+export async function invalidPaths(
+  paths: readonly StorePath[],
+  options: { signal?: AbortSignal } = {},
+): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const { stdout } = await runNix("nix-store", ["--check-validity", "--print-invalid", ...paths], options);
+  return new Set(stdout.split("\n").filter((l) => l !== ""));
+}
