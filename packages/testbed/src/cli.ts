@@ -11,6 +11,7 @@ const USAGE = `hive-testbed: a real local fleet of sshd hosts with their own Nix
 
 Usage:
   hive-testbed up N --dir DIR        start N hosts (h1..hN) that outlive this command
+  hive-testbed up --dir DIR --hosts a,b,c   start hosts with these names
   hive-testbed status --dir DIR [--json]
   hive-testbed reboot HOST --dir DIR
   hive-testbed stop-sshd HOST --dir DIR
@@ -32,6 +33,7 @@ async function main(argv: string[]): Promise<void> {
       dir: { type: "string" },
       json: { type: "boolean", default: false },
       all: { type: "boolean", default: false },
+      hosts: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -51,10 +53,13 @@ async function main(argv: string[]): Promise<void> {
   if (problem) throw new Error(problem);
 
   if (command === "up") {
+    const names = values.hosts?.split(",").filter((n) => n !== "");
     const count = Number(arg ?? "3");
-    if (!Number.isInteger(count) || count < 1 || count > 200)
+    if (names === undefined && (!Number.isInteger(count) || count < 1 || count > 200)) {
       throw new UsageError(`up takes a host count from 1 to 200, not ${arg}`);
-    const fleet = await Testbed.start({ hosts: count, dir, detached: true });
+    }
+    const hosts = names === undefined ? count : names.map((name) => ({ name }));
+    const fleet = await Testbed.start({ hosts, dir, detached: true });
     process.stdout.write(
       `${fleet.hosts.length} hosts up in ${dir}\n  ssh -F ${fleet.sshConfigPath} ${fleet.hosts[0]?.name}\n`,
     );
