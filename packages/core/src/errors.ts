@@ -26,6 +26,7 @@ export const HIVE_ERROR_CODES = [
   "HIVE_ACTIVATION_FAILED",
   "HIVE_UNKNOWN_PROFILE",
   "HIVE_NODE_SKIPPED",
+  "HIVE_KEY_FAILED",
 ] as const;
 
 export type HiveErrorCode = (typeof HIVE_ERROR_CODES)[number];

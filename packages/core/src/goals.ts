@@ -1,9 +1,13 @@
 import { HiveError } from "./errors.js";
 
-export const GOALS = ["build", "push", "switch", "boot", "test", "dry-activate"] as const;
+export const GOALS = ["build", "push", "switch", "boot", "test", "dry-activate", "upload-keys"] as const;
 export type Goal = (typeof GOALS)[number];
 
 export interface GoalTraits {
+  /** The system is built (upload-keys needs no system). */
+  builds: boolean;
+  /** deployment.keys are uploaded (unless --no-keys). */
+  uploadsKeys: boolean;
   /** The system is copied to the target. */
   pushes: boolean;
   /** The system profile (/nix/var/nix/profiles/system) is set to the new system. */
@@ -16,12 +20,62 @@ export interface GoalTraits {
 
 /** Goals as data: code asks about traits, never about goal names. */
 export const GOAL_TRAITS = {
-  build: { pushes: false, switchesProfile: false, activation: null, skipsUnchanged: false },
-  push: { pushes: true, switchesProfile: false, activation: null, skipsUnchanged: false },
-  switch: { pushes: true, switchesProfile: true, activation: "switch", skipsUnchanged: true },
-  boot: { pushes: true, switchesProfile: true, activation: "boot", skipsUnchanged: true },
-  test: { pushes: true, switchesProfile: false, activation: "test", skipsUnchanged: true },
-  "dry-activate": { pushes: true, switchesProfile: false, activation: "dry-activate", skipsUnchanged: false },
+  build: {
+    builds: true,
+    uploadsKeys: false,
+    pushes: false,
+    switchesProfile: false,
+    activation: null,
+    skipsUnchanged: false,
+  },
+  push: {
+    builds: true,
+    uploadsKeys: false,
+    pushes: true,
+    switchesProfile: false,
+    activation: null,
+    skipsUnchanged: false,
+  },
+  switch: {
+    builds: true,
+    uploadsKeys: true,
+    pushes: true,
+    switchesProfile: true,
+    activation: "switch",
+    skipsUnchanged: true,
+  },
+  boot: {
+    builds: true,
+    uploadsKeys: true,
+    pushes: true,
+    switchesProfile: true,
+    activation: "boot",
+    skipsUnchanged: true,
+  },
+  test: {
+    builds: true,
+    uploadsKeys: true,
+    pushes: true,
+    switchesProfile: false,
+    activation: "test",
+    skipsUnchanged: true,
+  },
+  "dry-activate": {
+    builds: true,
+    uploadsKeys: false,
+    pushes: true,
+    switchesProfile: false,
+    activation: "dry-activate",
+    skipsUnchanged: false,
+  },
+  "upload-keys": {
+    builds: false,
+    uploadsKeys: true,
+    pushes: false,
+    switchesProfile: false,
+    activation: null,
+    skipsUnchanged: false,
+  },
 } as const satisfies Record<Goal, GoalTraits>;
 
 export function parseGoal(raw: string): Goal {

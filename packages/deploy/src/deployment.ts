@@ -16,11 +16,13 @@ import {
 } from "@hive/core";
 import { realiseDerivation } from "@hive/nix";
 import { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
+import { uploadKeys, type KeySources } from "./keys.js";
 
 export interface DeployNode {
   name: NodeName;
   deployment: NodeDeployment;
-  drvPath: DrvPath;
+  /** The system's derivation (not needed by goals that build nothing, e.g. upload-keys). */
+  drvPath?: DrvPath;
 }
 
 export interface NodeSummary {
@@ -39,6 +41,9 @@ export interface DeploymentOptions extends Omit<NodeDeployOptions, "replaceUnkno
   buildJobs?: number;
   /** How to reach a node; undefined when it cannot be reached (targetHost null). */
   transportFor: (node: DeployNode) => Transport | undefined;
+  /** Skip deployment.keys (--no-keys). */
+  noKeys: boolean;
+  keySources: KeySources;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -114,12 +119,20 @@ export class Deployment {
       replaceUnknownProfiles: node.deployment.replaceUnknownProfiles,
       onEvent: (e) => this.emit(e),
     };
+    const signal = this.options.signal ? { signal: this.options.signal } : {};
+    const keys = Object.entries(node.deployment.keys);
+    const keysAt = (when: "pre-activation" | "post-activation" | "all") =>
+      traits.uploadsKeys && !this.options.noKeys ? keys.filter(([, k]) => when === "all" || k.uploadAt === when) : [];
     let step: DeployStep = "build";
     try {
-      this.emit({ type: "step", node: node.name, step });
-      const system = await this.build(node.drvPath, node.name);
-      if (!traits.pushes) {
-        this.done({ node: node.name, outcome: "succeeded", system });
+      let system: StorePath | undefined;
+      if (traits.builds) {
+        if (node.drvPath === undefined) throw new Error(`node ${node.name} has no derivation to build`);
+        this.emit({ type: "step", node: node.name, step });
+        system = await this.build(node.drvPath, node.name);
+      }
+      if (!traits.pushes && !traits.uploadsKeys) {
+        this.done({ node: node.name, outcome: "succeeded", ...(system ? { system } : {}) });
         return;
       }
       step = "connect";
@@ -135,23 +148,36 @@ export class Deployment {
       }
       const unchanged = await this.phase(this.pushQueue, node.name, async () => {
         this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
-        if (await isUnchanged(transport, system, nodeOptions)) return true;
-        step = "push";
-        await pushNode(transport, node.name, system, nodeOptions);
-        return false;
+        let same = false;
+        if (traits.pushes && system !== undefined) {
+          same = await isUnchanged(transport, system, nodeOptions);
+          step = "push";
+          if (!same) await pushNode(transport, node.name, system, nodeOptions);
+        }
+        step = "keys";
+        const early = keysAt(traits.activation === null ? "all" : "pre-activation");
+        if (early.length > 0) {
+          this.emit({ type: "step", node: node.name, step, detail: early.map(([n]) => n).join(", ") });
+          await uploadKeys(transport, node.name, early, this.options.keySources, signal);
+        }
+        return same;
       });
       if (unchanged === undefined) return this.interrupted(node.name, step);
-      if (unchanged) {
-        this.done({ node: node.name, outcome: "unchanged", system });
-        return;
+      if (system !== undefined && traits.activation !== null && !unchanged) {
+        step = "activate";
+        const activated = await this.phase(this.activateQueue, node.name, async () => {
+          await activateNode(transport, node.name, system, nodeOptions);
+          return true;
+        });
+        if (activated === undefined) return this.interrupted(node.name, step);
       }
-      step = "activate";
-      const activated = await this.phase(this.activateQueue, node.name, async () => {
-        await activateNode(transport, node.name, system, nodeOptions);
-        return true;
-      });
-      if (activated === undefined) return this.interrupted(node.name, step);
-      this.done({ node: node.name, outcome: "succeeded", system });
+      const late = traits.activation === null ? [] : keysAt("post-activation");
+      if (late.length > 0) {
+        step = "keys";
+        this.emit({ type: "step", node: node.name, step, detail: late.map(([n]) => n).join(", ") });
+        await uploadKeys(transport, node.name, late, this.options.keySources, signal);
+      }
+      this.done({ node: node.name, outcome: unchanged ? "unchanged" : "succeeded", ...(system ? { system } : {}) });
     } catch (error) {
       if (!isHiveError(error)) throw error;
       this.done({ node: node.name, outcome: "failed", step, message: error.message, code: error.code });

@@ -2,3 +2,4 @@ export { Deployment, type DeployNode, type DeploymentOptions, type NodeSummary }
 export { activate, readRemoteLink, SYSTEM_PROFILE, type ActivationResult } from "./activator.js";
 export { copyClosure, missingOnTarget, type CopyOptions, type CopyResult } from "./copier.js";
 export { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
+export { keyContent, uploadKeys, type KeySources } from "./keys.js";

@@ -197,6 +197,8 @@ in
     inherit name;
     value = { deployment = deploymentJson name; drvPath = (hive.toplevel name).drvPath; };
   }) (checkNames names));
+  # The contents of a node's text keys: asked for only when they are uploaded, never printed.
+  keyTexts = name: lib.mapAttrs (_: k: k.text) (lib.filterAttrs (_: k: k.text != null) (hive.deployment (head (checkNames [ name ]))).keys);
   introspect = f: hive.introspect f;
   instantiate = names: map hive.toplevel (checkNames names);
 }

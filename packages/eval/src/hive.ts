@@ -167,6 +167,20 @@ export class Hive {
     );
   }
 
+  /** The contents of a node's `text` keys, for uploading them (never log or print them). */
+  async keyTexts(node: NodeName, options: { signal?: AbortSignal } = {}): Promise<Map<string, string>> {
+    const raw = asRecord(
+      await this.query.run(`e.keyTexts ${nixString(node)}`, { signal: options.signal }),
+      `keys of ${node}`,
+    );
+    const texts = new Map<string, string>();
+    for (const [key, value] of Object.entries(raw)) {
+      if (typeof value !== "string") throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: key ${key} has no text`);
+      texts.set(key, value);
+    }
+    return texts;
+  }
+
   /**
    * `hive eval`: applies a function of `{ nodes, pkgs, lib }` to the hive and returns its JSON;
    * with `instantiate`, the derivation paths of what it returns (a derivation, list or set of them).

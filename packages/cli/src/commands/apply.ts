@@ -1,5 +1,13 @@
 import type { Argv } from "yargs";
-import { GOAL_TRAITS, GOALS, HiveError, parseGoal, requireExplicitSelection, type Goal } from "@hive/core";
+import {
+  GOAL_TRAITS,
+  GOALS,
+  HiveError,
+  parseGoal,
+  requireExplicitSelection,
+  type Goal,
+  type NodeName,
+} from "@hive/core";
 import { Deployment, type NodeSummary } from "@hive/deploy";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
@@ -40,6 +48,7 @@ function withApplyOptions<T>(y: Argv<T>) {
       default: true,
       describe: "let targets fetch from their own substituters first (--no-substitute)",
     })
+    .option("keys", { type: "boolean", default: true, describe: "upload deployment.keys (--no-keys to skip them)" })
     .option("reactivate", {
       type: "boolean",
       default: false,
@@ -59,6 +68,7 @@ type ApplyArgs = Parameters<typeof openHive>[0] & {
   parallel: number;
   "build-jobs"?: number | undefined;
   gzip: boolean;
+  keys: boolean;
   substitute: boolean;
   reactivate: boolean;
   "force-replace-unknown-profiles": boolean;
@@ -70,12 +80,27 @@ async function runApply(goal: Goal, args: ApplyArgs): Promise<void> {
     throw new HiveError("HIVE_USAGE", "--parallel takes a whole number, at least 1");
   const hive = await openHive(args);
   const filter = nodeFilterFrom(args);
-  if (GOAL_TRAITS[goal].pushes) requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
+  if (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys)
+    requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
   const selected = await hive.select(filter);
   const pool = new SshTransportPool();
   const controller = new AbortController();
+  const keyTexts = new Map<NodeName, Promise<Map<string, string>>>();
   const deployment = new Deployment({
     goal,
+    noKeys: !args.keys,
+    keySources: {
+      text: async (node, key) => {
+        let texts = keyTexts.get(node);
+        if (texts === undefined) {
+          texts = hive.keyTexts(node, { signal: controller.signal });
+          keyTexts.set(node, texts);
+        }
+        const text = (await texts).get(key);
+        if (text === undefined) throw new HiveError("HIVE_KEY_FAILED", `node ${node}: keys: key ${key} has no text`);
+        return text;
+      },
+    },
     parallel: args.parallel,
     ...(args["build-jobs"] !== undefined ? { buildJobs: args["build-jobs"] } : {}),
     gzip: args.gzip,
@@ -103,14 +128,23 @@ async function runApply(goal: Goal, args: ApplyArgs): Promise<void> {
   };
   process.on("SIGINT", onInterrupt);
   try {
-    await hive.evaluate(
-      selected,
-      (o) => {
-        if (o.ok) deployment.add({ name: o.node, deployment: o.value.deployment, drvPath: o.value.drvPath });
-        else deployment.fail(o.node, "evaluate", o.error);
-      },
-      { limits: evalLimitsFrom(args, selected.length), signal: controller.signal },
-    );
+    const evalOptions = { limits: evalLimitsFrom(args, selected.length), signal: controller.signal };
+    if (GOAL_TRAITS[goal].builds) {
+      await hive.evaluate(
+        selected,
+        (o) =>
+          o.ok
+            ? deployment.add({ name: o.node, deployment: o.value.deployment, drvPath: o.value.drvPath })
+            : deployment.fail(o.node, "evaluate", o.error),
+        evalOptions,
+      );
+    } else {
+      await hive.nodeConfigs(
+        selected,
+        (o) => (o.ok ? deployment.add(o.value) : deployment.fail(o.node, "evaluate", o.error)),
+        evalOptions,
+      );
+    }
     const summaries = await deployment.finish();
     const order = new Map(selected.map((n, i) => [n, i]));
     summaries.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
@@ -140,5 +174,11 @@ export function applyCommand<T>(y: Argv<T>): Argv<T> {
       "Build the selected nodes' systems (apply build)",
       (c) => withApplyOptions(c),
       action(async (args) => runApply("build", args)),
+    )
+    .command(
+      "upload-keys",
+      "Upload deployment.keys to the selected nodes, all of them whatever their uploadAt (apply upload-keys)",
+      (c) => withApplyOptions(c),
+      action(async (args) => runApply("upload-keys", args)),
     );
 }

@@ -1,0 +1,132 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { miniNixpkgsPath } from "@hive/testbed";
+import { useFleet } from "../support/fleet.js";
+import { hive } from "../support/hive-fixtures.js";
+import { ok, ssh } from "../support/run.js";
+
+const secret = (kind: string) => `${kind}-SECRET-${randomBytes(8).toString("hex")}`;
+
+/** Every command line on this machine (test hosts share its process table), sampled until stopped. */
+function watchCommandLines(): { stop: () => Promise<string> } {
+  let seen = "";
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const pid of await readdir("/proc").catch(() => [])) {
+        if (!/^\d+$/.test(pid)) continue;
+        seen += `${await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")}\n`;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+describe("deployment.keys", () => {
+  const fleet = useFleet({ hosts: 1 });
+  const env = () => ({ SSH_CONFIG_FILE: fleet().sshConfigPath, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" });
+
+  async function writeHive(
+    secrets: { text: string; file: string; command: string },
+    failingCommand = false,
+  ): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "hive-keys-"));
+    await writeFile(join(dir, "tls.key"), secrets.file);
+    const command = failingCommand
+      ? `[ "sh" "-c" "echo ${secrets.command} >&2; exit 9" ]`
+      : `[ "printf" "%s" "${secrets.command}" ]`;
+    await writeFile(
+      join(dir, "hive.nix"),
+      `{
+  meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };
+  h1 = {
+    deployment.keys = {
+      "db-password" = { text = "${secrets.text}"; user = "deploy"; group = "deploy"; permissions = "0640"; };
+      "tls.key" = { keyFile = ./tls.key; destDir = "/run/my keys"; permissions = "0400"; };
+      "token" = { keyCommand = ${command}; uploadAt = "post-activation"; };
+    };
+    system.activationScripts.keyOrder = ''
+      { test -e /run/keys/db-password && echo pre-present; test -e /run/keys/token || echo post-absent; } > /run/key-order
+    '';
+  };
+}
+`,
+    );
+    return dir;
+  }
+
+  it("uploads keys of each source with owner and mode, pre and post activation, and never shows them", async () => {
+    const secrets = { text: secret("TEXT"), file: secret("FILE"), command: secret("CMD") };
+    const dir = await writeHive(secrets);
+    const watch = watchCommandLines();
+    const result = await hive(["apply"], { cwd: dir, env: env() });
+    const commandLines = await watch.stop();
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+
+    const stat = await ssh(
+      fleet(),
+      "h1",
+      "stat -c '%U:%G %a %n' /run/keys/db-password '/run/my keys/tls.key' /run/keys/token",
+    );
+    expect(stat.stdout.trim().split("\n")).toEqual([
+      "deploy:deploy 640 /run/keys/db-password",
+      "root:root 400 /run/my keys/tls.key",
+      "root:root 600 /run/keys/token",
+    ]);
+    const contents = await ssh(
+      fleet(),
+      "h1",
+      "cat /run/keys/db-password; echo; cat '/run/my keys/tls.key'; cat /run/keys/token; echo; cat /run/key-order; ls -a /run/keys '/run/my keys'",
+    );
+    expect(contents.stdout).toContain(`${secrets.text}\n${secrets.file}${secrets.command}\npre-present\npost-absent\n`);
+    expect(contents.stdout).not.toMatch(/\.hive-key\./);
+
+    for (const s of Object.values(secrets)) {
+      expect(result.stdout + result.stderr).not.toContain(s);
+      expect(commandLines).not.toContain(s);
+    }
+    // Nothing of the keys went into the system's closure.
+    const system = /^h1: succeeded \((\S+)\)$/m.exec(result.stdout)?.[1] ?? "";
+    const closure = (await ok("nix-store", ["-qR", system])).trim().split("\n");
+    const grep = await import("../support/run.js").then(({ run }) => run("grep", ["-rl", secrets.text, ...closure]));
+    expect(grep.stdout).toBe("");
+  });
+
+  it("skips keys with --no-keys and uploads every key with upload-keys", async () => {
+    const first = { text: secret("TEXT"), file: secret("FILE"), command: secret("CMD") };
+    await hive(["apply"], { cwd: await writeHive(first), env: env() });
+    const second = { text: secret("TEXT"), file: secret("FILE"), command: secret("CMD") };
+    const dir = await writeHive(second);
+    const skipped = await hive(["apply", "--no-keys", "--reactivate"], { cwd: dir, env: env() });
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect((await ssh(fleet(), "h1", "cat /run/keys/db-password /run/keys/token")).stdout).toBe(
+      `${first.text}${first.command}`,
+    );
+    const uploaded = await hive(["upload-keys"], { cwd: dir, env: env() });
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    expect(uploaded.stderr).not.toMatch(/\| build/);
+    expect((await ssh(fleet(), "h1", "cat /run/keys/db-password /run/keys/token")).stdout).toBe(
+      `${second.text}${second.command}`,
+    );
+  });
+
+  it("fails the node when a keyCommand fails, without printing what it wrote", async () => {
+    const secrets = { text: secret("TEXT"), file: secret("FILE"), command: secret("CMD") };
+    const result = await hive(["upload-keys"], { cwd: await writeHive(secrets, true), env: env() });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /^h1: failed at keys: node h1: keys: the keyCommand of key token \(sh\) exited with 9/m,
+    );
+    expect(result.stdout + result.stderr).not.toContain(secrets.command);
+  });
+});
