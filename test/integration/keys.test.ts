@@ -13,9 +13,9 @@ const secret = (kind: string) => `${kind}-SECRET-${randomBytes(8).toString("hex"
 /** Every command line on this machine (test hosts share its process table), sampled until stopped. */
 function watchCommandLines(): { stop: () => Promise<string> } {
   let seen = "";
-  let running = true;
+  const state = { running: true };
   const loop = (async () => {
-    while (running) {
+    while (state.running) {
       for (const pid of await readdir("/proc").catch(() => [])) {
         if (!/^\d+$/.test(pid)) continue;
         seen += `${await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")}\n`;
@@ -25,7 +25,7 @@ function watchCommandLines(): { stop: () => Promise<string> } {
   })();
   return {
     stop: async () => {
-      running = false;
+      state.running = false;
       await loop;
       return seen;
     },
