@@ -13,7 +13,7 @@ import { ssh } from "../support/run.js";
 /** A hive for the fleet: h1..h5, where `extra` adds per-node module text. */
 async function writeHive(extra: Record<string, string> = {}, meta = ""): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "hive-apply-"));
-  const node = (name: string, base: string) => `  ${name} = { ${base} ${extra[name] ?? ""} };`;
+  const node = (name: string, base: string) => `  ${name} = { lib, pkgs, ... }: { ${base} ${extra[name] ?? ""} };`;
   await writeFile(
     join(dir, "hive.nix"),
     `{
@@ -157,5 +157,30 @@ describe("hive apply on a real fleet", () => {
     const result = await apply(dir, []);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/meta\.allowApplyAll = false: name the nodes to deploy with --on/);
+  });
+});
+
+describe("hive apply --reboot", () => {
+  const fleet = useFleet({ hosts: 2 });
+  const env = () => ({ SSH_CONFIG_FILE: fleet().sshConfigPath, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" });
+
+  it("reboots into the new system, waits for the new boot, and uploads keys again", async () => {
+    const dir = await writeHive({ h1: 'deployment.keys.k = { text = "key-after-reboot"; };' });
+    const bootBefore = await fleet().host("h1").bootId();
+    const result = await hive(["apply", "boot", "--on", "h1", "--reboot"], { cwd: dir, env: env() });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^h1 \| reboot$/m);
+    const system = /^h1: succeeded \((\S+)\)$/m.exec(result.stdout)?.[1];
+    expect(await fleet().host("h1").bootId()).not.toBe(bootBefore);
+    expect(await fleet().host("h1").currentSystem()).toBe(system);
+    expect((await ssh(fleet(), "h1", "cat /run/keys/k")).stdout).toBe("key-after-reboot");
+  });
+
+  it("gives up after --reboot-timeout when the host does not come back", async () => {
+    // A system without a reboot command: the host never reboots.
+    const dir = await writeHive({ h2: "environment.systemPackages = lib.mkForce [ ];" });
+    const result = await hive(["apply", "--on", "h2", "--reboot", "--reboot-timeout", "3"], { cwd: dir, env: env() });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^h2: failed at reboot: node h2: reboot: no new boot id after 3 s/m);
   });
 });

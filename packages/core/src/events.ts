@@ -1,7 +1,7 @@
 import type { NodeName } from "./ids.js";
 import type { HiveErrorCode } from "./errors.js";
 
-export type DeployStep = "evaluate" | "build" | "connect" | "push" | "keys" | "activate" | "rollback";
+export type DeployStep = "evaluate" | "build" | "connect" | "push" | "keys" | "activate" | "rollback" | "reboot";
 export type NodeOutcomeKind = "succeeded" | "unchanged" | "failed" | "skipped";
 
 /** What a deploy reports as it goes; renderers turn these into terminal lines or NDJSON. */

@@ -17,6 +17,7 @@ import {
 import { realiseDerivation } from "@hive/nix";
 import { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 import { uploadKeys, type KeySources } from "./keys.js";
+import { rebootAndWait } from "./reboot.js";
 
 export interface DeployNode {
   name: NodeName;
@@ -41,6 +42,8 @@ export interface DeploymentOptions extends Omit<NodeDeployOptions, "replaceUnkno
   buildJobs?: number;
   /** How to reach a node; undefined when it cannot be reached (targetHost null). */
   transportFor: (node: DeployNode) => Transport | undefined;
+  /** Reboot after activating (goals switch and boot), wait for the new boot and check it. */
+  reboot?: { timeoutMs: number };
   /** Skip deployment.keys (--no-keys). */
   noKeys: boolean;
   keySources: KeySources;
@@ -171,7 +174,19 @@ export class Deployment {
         });
         if (activated === undefined) return this.interrupted(node.name, step);
       }
-      const late = traits.activation === null ? [] : keysAt("post-activation");
+      const rebooting =
+        this.options.reboot !== undefined && (traits.activation === "switch" || traits.activation === "boot");
+      if (rebooting && system !== undefined && this.options.reboot) {
+        step = "reboot";
+        this.emit({ type: "step", node: node.name, step });
+        await rebootAndWait(transport, node.name, system, {
+          timeoutMs: this.options.reboot.timeoutMs,
+          ...signal,
+          onWaiting: (message) => this.emit({ type: "log", node: node.name, step: "reboot", line: message }),
+        });
+      }
+      // A reboot empties /run, where keys usually live: then every key goes up again.
+      const late = traits.activation === null ? [] : keysAt(rebooting ? "all" : "post-activation");
       if (late.length > 0) {
         step = "keys";
         this.emit({ type: "step", node: node.name, step, detail: late.map(([n]) => n).join(", ") });

@@ -3,3 +3,4 @@ export { activate, readRemoteLink, SYSTEM_PROFILE, type ActivationResult } from 
 export { copyClosure, missingOnTarget, type CopyOptions, type CopyResult } from "./copier.js";
 export { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 export { keyContent, uploadKeys, type KeySources } from "./keys.js";
+export { rebootAndWait } from "./reboot.js";

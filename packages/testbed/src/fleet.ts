@@ -35,6 +35,8 @@ export class Testbed {
   readonly dir: string;
   readonly hosts: readonly TestbedHost[];
   private readonly proxies = new Map<string, LinkProxy>();
+  private rebootWatcher: NodeJS.Timeout | undefined;
+  private readonly rebooting = new Set<string>();
 
   private constructor(dir: string, hosts: readonly TestbedHost[]) {
     this.dir = dir;
@@ -88,6 +90,7 @@ export class Testbed {
       await Promise.all(created.map((h) => h.startSshd(startOptions)));
       const fleet = new Testbed(dir, created);
       await fleet.writeClientFiles();
+      if (!options.detached) fleet.serveReboots();
       return fleet;
     } catch (error) {
       await Promise.allSettled(created.map((h) => h.destroy()));
@@ -106,6 +109,24 @@ export class Testbed {
       dir,
       state.hosts.map((h) => TestbedHost.fromState(h)),
     );
+  }
+
+  /**
+   * Serves `reboot` run on a host (the mini nixpkgs' reboot leaves a request in the host's /run):
+   * while this process runs, such a host really reboots.
+   */
+  private serveReboots(): void {
+    this.rebootWatcher = setInterval(() => {
+      for (const host of this.hosts) {
+        const request = join(host.paths.run, "hive-testbed-reboot-request");
+        if (this.rebooting.has(host.name) || !existsSync(request)) continue;
+        this.rebooting.add(host.name);
+        void this.reboot(host.name)
+          .catch((error: unknown) => process.emitWarning(`testbed: rebooting ${host.name} failed: ${String(error)}`))
+          .finally(() => this.rebooting.delete(host.name));
+      }
+    }, 100);
+    this.rebootWatcher.unref();
   }
 
   host(name: string): TestbedHost {
@@ -184,6 +205,7 @@ export class Testbed {
 
   /** Tears the whole fleet down: every host process, link and mount; the directory too unless kept. */
   async stop({ keepDir = false }: { keepDir?: boolean } = {}): Promise<void> {
+    if (this.rebootWatcher) clearInterval(this.rebootWatcher);
     await Promise.allSettled([...this.proxies.values()].map((p) => p.close()));
     const results = await Promise.allSettled(this.hosts.map((h) => h.destroy()));
     await killProcesses(() => processesOfHostsUnder(this.dir));

@@ -48,6 +48,12 @@ function withApplyOptions<T>(y: Argv<T>) {
       default: true,
       describe: "let targets fetch from their own substituters first (--no-substitute)",
     })
+    .option("reboot", {
+      type: "boolean",
+      default: false,
+      describe: "reboot after activation (switch, boot) and wait for the new system to boot",
+    })
+    .option("reboot-timeout", { type: "number", default: 600, describe: "seconds to wait for a rebooting host" })
     .option("keys", { type: "boolean", default: true, describe: "upload deployment.keys (--no-keys to skip them)" })
     .option("reactivate", {
       type: "boolean",
@@ -69,6 +75,8 @@ type ApplyArgs = Parameters<typeof openHive>[0] & {
   "build-jobs"?: number | undefined;
   gzip: boolean;
   keys: boolean;
+  reboot: boolean;
+  "reboot-timeout": number;
   substitute: boolean;
   reactivate: boolean;
   "force-replace-unknown-profiles": boolean;
@@ -89,6 +97,7 @@ async function runApply(goal: Goal, args: ApplyArgs): Promise<void> {
   const deployment = new Deployment({
     goal,
     noKeys: !args.keys,
+    ...(args.reboot ? { reboot: { timeoutMs: args["reboot-timeout"] * 1000 } } : {}),
     keySources: {
       text: async (node, key) => {
         let texts = keyTexts.get(node);

@@ -9,4 +9,5 @@
   ./system/activation.nix
   ./system/toplevel.nix
   ./testbed/payload.nix
+  ./testbed/reboot.nix
 ]

@@ -1,0 +1,58 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { HiveError, isHiveError, type NodeName, type StorePath, type Transport } from "@hive/core";
+import { readRemoteLink } from "./activator.js";
+import { runOn } from "./remote-command.js";
+
+const BOOT_ID = "/proc/sys/kernel/random/boot_id";
+
+// The reboot starts a moment later, in the background, so that this command returns first. The
+// new system's tools come first: with goal boot, the running system may have none.
+const REBOOT = `PATH="$1/sw/bin:/run/current-system/sw/bin:$PATH"; (sleep 1; reboot) < /dev/null > /dev/null 2>&1 &`;
+
+/**
+ * Reboots a node and waits (up to a timeout) until it answers with a new boot id, then checks it
+ * booted the system just deployed.
+ */
+export async function rebootAndWait(
+  transport: Transport,
+  node: NodeName,
+  system: StorePath,
+  options: { timeoutMs: number; signal?: AbortSignal; onWaiting?: (message: string) => void },
+): Promise<void> {
+  const signal = options.signal ? { signal: options.signal } : {};
+  const before = (await runOn(transport, node, "reboot", ["cat", BOOT_ID], signal)).stdout.trim();
+  await runOn(transport, node, "reboot", ["sh", "-c", REBOOT, "hive-reboot", system], { privileged: true, ...signal });
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError = "the host still runs the same boot";
+  for (let wait = 250; Date.now() < deadline; wait = Math.min(wait * 2, 2000)) {
+    options.signal?.throwIfAborted();
+    await sleep(wait);
+    try {
+      const now = (await transport.exec(["cat", BOOT_ID], signal)).stdout.trim();
+      if (now !== "" && now !== before) {
+        const running = await readRemoteLink(transport, "/run/current-system", signal);
+        if (running !== system) {
+          throw new HiveError(
+            "HIVE_ACTIVATION_FAILED",
+            `node ${node}: reboot: the host booted ${running ?? "no system"}, not ${system}`,
+            {
+              hint: "is the boot loader set to the system profile? (deploy with goal boot or switch)",
+            },
+          );
+        }
+        return;
+      }
+    } catch (error) {
+      if (!isHiveError(error) || !error.code.startsWith("HIVE_SSH_")) throw error;
+      lastError = error.message;
+      options.onWaiting?.(`waiting for the host to come back (${error.message})`);
+    }
+  }
+  throw new HiveError(
+    "HIVE_ACTIVATION_FAILED",
+    `node ${node}: reboot: no new boot id after ${Math.round(options.timeoutMs / 1000)} s (${lastError})`,
+    {
+      hint: "raise --reboot-timeout for slow machines, or check the host's console",
+    },
+  );
+}

@@ -1,0 +1,14 @@
+# `reboot` on a testbed host: asks the testbed (the "hardware") to restart the host, which it
+# does as a real reboot (new boot id, empty /run, boot into the system profile).
+{ pkgs, ... }:
+{
+  environment.systemPackages = [
+    (pkgs.writeShellScriptBin "reboot" ''
+      if [ ! -e /etc/ssh/hive-testbed-host ]; then
+        echo "reboot: not a hive testbed host; refusing" >&2
+        exit 100
+      fi
+      touch /run/hive-testbed-reboot-request
+    '')
+  ];
+}
