@@ -169,6 +169,9 @@ function connectClient(host: ResolvedHost, agent: string | undefined, sock: Dupl
     });
     client.once("error", fail);
     client.connect(config);
+    // The handshake and every command are small request/response exchanges: Nagle's algorithm
+    // with delayed ACKs would add tens of milliseconds to each (measured: 90 ms a command).
+    client.setNoDelay(true);
   });
 }
 

@@ -76,9 +76,12 @@ async function userDatabase(paths: HostPaths): Promise<void> {
   // sshd refuses locked accounts when PAM is off: root logs in by key, so mark it "no password".
   const rootUnlocked = withoutUsers(shadow).replace(/^root:![^:]*:/m, "root:*:");
   const home = (name: string) => join(paths.dir, "home", name);
+  // root gets a home of its own: the machine's /root (its shell rc files, caches) is not the host's.
+  const rootLine = `root:x:0:0:root:${home("root")}:/bin/bash`;
+  await mkdir(home("root"), { recursive: true, mode: 0o700 });
   await writeFile(
     join(paths.etc, "passwd"),
-    `${withoutUsers(passwd)}\n${users.map((u) => `${u.name}:x:${u.uid}:${u.uid}:hive testbed:${home(u.name)}:/bin/sh`).join("\n")}\n`,
+    `${withoutUsers(passwd).replace(/^root:.*$/m, rootLine)}\n${users.map((u) => `${u.name}:x:${u.uid}:${u.uid}:hive testbed:${home(u.name)}:/bin/sh`).join("\n")}\n`,
   );
   await writeFile(
     join(paths.etc, "group"),
