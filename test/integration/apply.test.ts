@@ -178,7 +178,7 @@ describe("hive apply --reboot", () => {
 
   it("gives up after --reboot-timeout when the host does not come back", async () => {
     // A system without a reboot command: the host never reboots.
-    const dir = await writeHive({ h2: "environment.systemPackages = lib.mkForce [ ];" });
+    const dir = await writeHive({ h2: "testbed.tools = lib.mkForce [ ];" });
     const result = await hive(["apply", "--on", "h2", "--reboot", "--reboot-timeout", "3"], { cwd: dir, env: env() });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^h2: failed at reboot: node h2: reboot: no new boot id after 3 s/m);

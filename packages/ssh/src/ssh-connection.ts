@@ -89,17 +89,22 @@ export class SshConnection {
     });
   }
 
-  /** Opens a command channel. */
-  exec(command: string): Promise<ClientChannel> {
+  /**
+   * Opens a command channel and hands it to `use` at once: its output, exit status and close may
+   * arrive in the same read as the channel itself, so listeners must be attached synchronously.
+   */
+  exec<T>(command: string, use: (channel: ClientChannel) => Promise<T>): Promise<T> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error, channel) => {
-        if (error)
+        if (error) {
           reject(
             new HiveError("HIVE_SSH_DISCONNECTED", `${this.description}: cannot start a command: ${error.message}`, {
               cause: error,
             }),
           );
-        else resolve(channel);
+        } else {
+          use(channel).then(resolve, reject);
+        }
       });
     });
   }

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import type { ClientChannel } from "ssh2";
 import { HiveError, type ExecOptions, type ExecResult, type Transport } from "@hive/core";
 import { SshConnection } from "./ssh-connection.js";
 import {
@@ -60,46 +61,47 @@ export class SshTransport implements Transport {
     const full = escalate ? [...this.options.privilegeEscalation, ...argv] : [...argv];
     const connection = await this.connect();
     options.signal?.throwIfAborted();
-    const channel = await connection.exec(shellQuote(full));
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    const result = await new Promise<ExecResult>((resolve, reject) => {
-      let exitCode: number | null = null;
-      let signal: string | null = null;
-      const abort = () => {
-        channel.close();
-        const reason: unknown = options.signal?.reason;
-        reject(reason instanceof Error ? reason : new Error("aborted"));
-      };
-      options.signal?.addEventListener("abort", abort, { once: true });
-      channel.on("data", (chunk: Buffer) => (options.onStdout ? options.onStdout(chunk) : stdout.push(chunk)));
-      channel.stderr.on("data", (chunk: Buffer) => (options.onStderr ? options.onStderr(chunk) : stderr.push(chunk)));
-      channel.on("exit", (code: number | null, sig?: string) => {
-        exitCode = code;
-        signal = sig ?? null;
-      });
-      channel.on("close", () => {
-        options.signal?.removeEventListener("abort", abort);
-        if (exitCode === null && signal === null) {
-          reject(
-            new HiveError(
-              "HIVE_SSH_DISCONNECTED",
-              `${this.description}: the connection dropped while running ${argv[0] ?? "a command"}`,
-            ),
-          );
-          return;
-        }
-        resolve({
-          exitCode,
-          signal,
-          stdout: Buffer.concat(stdout).toString(),
-          stderr: Buffer.concat(stderr).toString(),
+    const collect = (channel: ClientChannel) =>
+      new Promise<ExecResult>((resolve, reject) => {
+        let exitCode: number | null = null;
+        let signal: string | null = null;
+        const abort = () => {
+          channel.close();
+          const reason: unknown = options.signal?.reason;
+          reject(reason instanceof Error ? reason : new Error("aborted"));
+        };
+        options.signal?.addEventListener("abort", abort, { once: true });
+        channel.on("data", (chunk: Buffer) => (options.onStdout ? options.onStdout(chunk) : stdout.push(chunk)));
+        channel.stderr.on("data", (chunk: Buffer) => (options.onStderr ? options.onStderr(chunk) : stderr.push(chunk)));
+        channel.on("exit", (code: number | null, sig?: string) => {
+          exitCode = code;
+          signal = sig ?? null;
         });
+        channel.on("close", () => {
+          options.signal?.removeEventListener("abort", abort);
+          if (exitCode === null && signal === null) {
+            reject(
+              new HiveError(
+                "HIVE_SSH_DISCONNECTED",
+                `${this.description}: the connection dropped while running ${argv[0] ?? "a command"}`,
+              ),
+            );
+            return;
+          }
+          resolve({
+            exitCode,
+            signal,
+            stdout: Buffer.concat(stdout).toString(),
+            stderr: Buffer.concat(stderr).toString(),
+          });
+        });
+        if (options.stdin === undefined) channel.end();
+        else if (options.stdin instanceof Readable) options.stdin.pipe(channel);
+        else channel.end(options.stdin);
       });
-      if (options.stdin === undefined) channel.end();
-      else if (options.stdin instanceof Readable) options.stdin.pipe(channel);
-      else channel.end(options.stdin);
-    });
+    const result = await connection.exec(shellQuote(full), collect);
     if (escalate && result.exitCode !== 0 && SUDO_NEEDS_PASSWORD.test(result.stderr)) {
       throw new HiveError(
         "HIVE_PRIVILEGE_ESCALATION_FAILED",

@@ -16,6 +16,6 @@ in
   options.system.path = mkOption { type = types.package; internal = true; };
   config.system.path = pkgs.symlinkJoin {
     name = "system-path";
-    paths = config.environment.systemPackages;
+    paths = config.environment.systemPackages ++ config.testbed.tools;
   };
 }

@@ -1,8 +1,13 @@
 # `reboot` on a testbed host: asks the testbed (the "hardware") to restart the host, which it
 # does as a real reboot (new boot id, empty /run, boot into the system profile).
-{ pkgs, ... }:
+{ lib, pkgs, ... }:
 {
-  environment.systemPackages = [
+  options.testbed.tools = lib.mkOption {
+    type = lib.types.listOf lib.types.package;
+    internal = true;
+    description = "Programs every testbed system has in sw/bin, as NixOS systems have systemd's.";
+  };
+  config.testbed.tools = [
     (pkgs.writeShellScriptBin "reboot" ''
       if [ ! -e /etc/ssh/hive-testbed-host ]; then
         echo "reboot: not a hive testbed host; refusing" >&2
