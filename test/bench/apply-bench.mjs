@@ -1,0 +1,133 @@
+// Issue 4's benchmarks on the testbed: pushing a ~300-path / ~100 MB system, and push + switch
+// to 10 hosts, against what users run today, side by side, from the same clean state each round.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseNodeName, parseDrvPath } from "../../packages/core/dist/index.js";
+import { Deployment, copyClosure } from "../../packages/deploy/dist/index.js";
+import { SshTransportPool } from "../../packages/ssh/dist/index.js";
+import { Testbed, miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
+import { median } from "./measure.mjs";
+
+const run = promisify(execFile);
+const sh = (script, env = {}) =>
+  run("sh", ["-c", script], { env: { ...nixEnvironment(), ...env }, maxBuffer: 1 << 26 });
+
+async function buildSystem() {
+  const expr = `(import ${miniNixpkgsPath}/nixos/lib/eval-config.nix { system = "x86_64-linux"; modules = [ { networking.hostName = "bench"; testbed.payload = { paths = 300; bytes = 340 * 1024; seed = "apply-bench"; }; } ]; }).config.system.build.toplevel`;
+  const drv = (await run("nix-instantiate", ["-E", expr], { env: nixEnvironment() })).stdout.trim();
+  const out = (await run("nix-store", ["--realise", drv], { env: nixEnvironment() })).stdout.trim();
+  const size = (await run("nix", ["path-info", "--json", "-rS", out], { env: nixEnvironment() })).stdout;
+  const infos = JSON.parse(size);
+  return { drv, out, paths: infos.length, bytes: infos.reduce((s, i) => s + i.narSize, 0) };
+}
+
+/** Back to a fresh install: no profile, no current system, nothing in the store. */
+async function reset(fleet, names) {
+  await Promise.all(
+    names.map((n) =>
+      fleet
+        .host(n)
+        .run([
+          "sh",
+          "-c",
+          "rm -f /nix/var/nix/profiles/system* /run/current-system && nix-collect-garbage > /dev/null 2>&1",
+        ]),
+    ),
+  );
+}
+
+async function timed(work) {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+export async function applyBench({ rounds = 3 } = {}) {
+  const system = await buildSystem();
+  const hosts = Array.from({ length: 10 }, (_, i) => `h${i + 1}`);
+  const fleet = await Testbed.start({ hosts: hosts.length });
+  const env = { NIX_SSHOPTS: `-F ${fleet.sshConfigPath}` };
+  try {
+    const samples = { nixCopy: [], hivePush: [], xargs: [], serial: [], hive: [] };
+    for (let round = 0; round < rounds; round++) {
+      await reset(fleet, ["h1"]);
+      samples.nixCopy.push(await timed(() => sh(`nix copy --to ssh://h1 ${system.out}`, env)));
+      await reset(fleet, ["h1"]);
+      samples.hivePush.push(
+        await timed(async () => {
+          const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
+          const transport = pool.transportFor({ host: "h1", port: null, user: null, sshOptions: [], node: "h1" }, []);
+          await copyClosure(transport, parseNodeName("h1"), system.out, { gzip: false, substitute: false });
+          await pool.closeAll();
+        }),
+      );
+
+      // What a deploy looks like without hive: copy, then set the profile and switch, per host.
+      const script = join(fleet.dir, "deploy-one.sh");
+      await writeFile(
+        script,
+        `set -e\nnix copy --to "ssh://$1" ${system.out}\nssh -F ${fleet.sshConfigPath} "$1" 'nix-env -p /nix/var/nix/profiles/system --set ${system.out} && ${system.out}/bin/switch-to-configuration switch'\n`,
+      );
+      await reset(fleet, hosts);
+      samples.xargs.push(
+        await timed(() => sh(`printf '%s\\n' ${hosts.join(" ")} | xargs -P 10 -n 1 sh ${script}`, env)),
+      );
+      await reset(fleet, hosts);
+      samples.serial.push(await timed(() => sh(`for h in ${hosts.join(" ")}; do sh ${script} "$h"; done`, env)));
+      await reset(fleet, hosts);
+      samples.hive.push(
+        await timed(async () => {
+          const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
+          const deployment = new Deployment({
+            goal: "switch",
+            parallel: 10,
+            gzip: false,
+            substitute: false,
+            reactivate: false,
+            forceReplaceUnknownProfiles: false,
+            noKeys: true,
+            keySources: { text: () => Promise.reject(new Error("no keys")) },
+            transportFor: (node) =>
+              pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
+          });
+          for (const name of hosts) {
+            const deployment_ = {
+              targetHost: name,
+              targetPort: null,
+              targetUser: "root",
+              allowLocalDeployment: false,
+              buildOnTarget: false,
+              tags: [],
+              keys: {},
+              replaceUnknownProfiles: true,
+              privilegeEscalationCommand: [],
+              sshOptions: [],
+            };
+            deployment.add({ name: parseNodeName(name), deployment: deployment_, drvPath: parseDrvPath(system.drv) });
+          }
+          const summaries = await deployment.finish();
+          await pool.closeAll();
+          const failed = summaries.filter((s) => s.outcome !== "succeeded");
+          if (failed.length > 0) throw new Error(`hive failed: ${JSON.stringify(failed)}`);
+        }),
+      );
+    }
+    const m = (k) => median(samples[k]);
+    const mb = (system.bytes / 1024 / 1024).toFixed(0);
+    return {
+      name: `apply: a ${system.paths}-path / ${mb} MB system (medians of ${rounds})`,
+      lines: [
+        `push to 1 host: nix copy --to ssh:// ${m("nixCopy").toFixed(0)} ms, hive ${m("hivePush").toFixed(0)} ms: ${(m("hivePush") / m("nixCopy")).toFixed(2)}x (target <= 1.0x)`,
+        `push + switch to 10 hosts: nix copy + ssh via xargs -P 10 ${m("xargs").toFixed(0)} ms, one after another ${m("serial").toFixed(0)} ms, hive ${m("hive").toFixed(0)} ms`,
+        `  hive / xargs -P 10: ${(m("hive") / m("xargs")).toFixed(2)}x (target <= 0.6x); hive / serial: ${(m("hive") / m("serial")).toFixed(2)}x (target <= 0.2x)`,
+      ],
+      // The worst of the three, each against its own target (1.0 = exactly on target).
+      ratio: Math.max(m("hivePush") / m("nixCopy"), m("hive") / m("xargs") / 0.6, m("hive") / m("serial") / 0.2),
+      target: 1,
+    };
+  } finally {
+    await fleet.stop();
+  }
+}
