@@ -184,3 +184,29 @@ describe("hive apply --reboot", () => {
     expect(result.stdout).toMatch(/^h2: failed at reboot: node h2: reboot: no new boot id after 3 s/m);
   });
 });
+
+describe("hive apply-local", () => {
+  const fleet = useFleet({ hosts: 1 });
+
+  it("builds and switches the machine it runs on (inside a testbed host), when the node allows it", async () => {
+    const dir = await writeHive({ h1: "deployment.allowLocalDeployment = true;" });
+    const cli = `NIX_CONFIG='substituters =' NIX_PATH= ${process.execPath} ${hiveBin}`;
+    const result = await ssh(fleet(), "h1", `cd ${dir} && ${cli} apply-local --node h1`);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const system = /^h1: succeeded \((\S+)\)$/m.exec(result.stdout)?.[1];
+    expect(system).toMatch(/-nixos-system-h1-/);
+    expect(await fleet().host("h1").currentSystem()).toBe(system);
+    // Built in the host's own store: the deployer's store never saw it.
+    expect(
+      fleet()
+        .host("h1")
+        .hasStorePath(system ?? ""),
+    ).toBe(true);
+
+    const refused = await ssh(fleet(), "h1", `cd ${dir} && ${cli} apply-local --node h2`);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/node h2 does not allow local deployment/);
+    const unknown = await ssh(fleet(), "h1", `cd ${dir} && ${cli} apply-local`);
+    expect(unknown.stderr).toMatch(/no node named "\S+" in the hive/);
+  });
+});

@@ -11,3 +11,4 @@ export {
 export { summarizeNixError } from "./nix-error.js";
 export { readNixInfo, type NixInfo } from "./nix-info.js";
 export { closureOf, exportPaths, invalidPaths, realiseDerivation, type PathInfo } from "./store.js";
+export { LocalTransport } from "./local-transport.js";

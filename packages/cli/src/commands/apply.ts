@@ -9,6 +9,9 @@ import {
   type NodeName,
 } from "@hive/core";
 import { Deployment, type NodeSummary } from "@hive/deploy";
+import { hostname } from "node:os";
+import type { Hive } from "@hive/eval";
+import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
@@ -83,15 +86,46 @@ type ApplyArgs = Parameters<typeof openHive>[0] & {
   verbose: boolean;
 };
 
-async function runApply(goal: Goal, args: ApplyArgs): Promise<void> {
+/** apply-local: this machine is the target, as one node of the hive. */
+interface LocalTarget {
+  node: string | undefined;
+  sudo: boolean;
+}
+
+async function selectLocalNode(hive: Hive, local: LocalTarget): Promise<NodeName[]> {
+  const name = local.node ?? hostname();
+  const node = hive.nodes.find((n) => n === name);
+  if (node === undefined) {
+    throw new HiveError("HIVE_UNKNOWN_NODE", `no node named ${JSON.stringify(name)} in the hive`, {
+      hint:
+        local.node === undefined
+          ? "apply-local picks the node named like this machine's host name; name another with --node"
+          : `nodes: ${hive.nodes.join(", ")}`,
+    });
+  }
+  let allowed = false;
+  await hive.nodeConfigs([node], (o) => {
+    if (!o.ok) throw o.error;
+    allowed = o.value.deployment.allowLocalDeployment;
+  });
+  if (!allowed) {
+    throw new HiveError("HIVE_USAGE", `node ${node} does not allow local deployment`, {
+      hint: "set deployment.allowLocalDeployment = true on it",
+    });
+  }
+  return [node];
+}
+
+async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promise<void> {
   if (!Number.isInteger(args.parallel) || args.parallel < 1)
     throw new HiveError("HIVE_USAGE", "--parallel takes a whole number, at least 1");
   const hive = await openHive(args);
   const filter = nodeFilterFrom(args);
-  if (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys)
+  if (local === undefined && (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys))
     requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
-  const selected = await hive.select(filter);
+  const selected = local === undefined ? await hive.select(filter) : await selectLocalNode(hive, local);
   const pool = new SshTransportPool();
+  const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   const controller = new AbortController();
   const keyTexts = new Map<NodeName, Promise<Map<string, string>>>();
   const deployment = new Deployment({
@@ -118,6 +152,7 @@ async function runApply(goal: Goal, args: ApplyArgs): Promise<void> {
     forceReplaceUnknownProfiles: args["force-replace-unknown-profiles"],
     signal: controller.signal,
     transportFor: (node) => {
+      if (localTransport !== undefined) return localTransport;
       const target = sshTargetOf(node);
       return target === undefined ? undefined : pool.transportFor(target, node.deployment.privilegeEscalationCommand);
     },
@@ -183,6 +218,28 @@ export function applyCommand<T>(y: Argv<T>): Argv<T> {
       "Build the selected nodes' systems (apply build)",
       (c) => withApplyOptions(c),
       action(async (args) => runApply("build", args)),
+    )
+    .command(
+      "apply-local [goal]",
+      "Build and activate this machine's node of the hive, here (no SSH)",
+      (c) =>
+        withApplyOptions(c)
+          .positional("goal", {
+            type: "string",
+            default: "switch",
+            choices: GOALS.filter((g) => GOAL_TRAITS[g].activation !== null || g === "upload-keys"),
+          })
+          .option("node", {
+            type: "string",
+            describe: "the node to apply (default: the one named like this machine's host name)",
+          })
+          .option("sudo", {
+            type: "boolean",
+            default: false,
+            describe: "run privileged steps through sudo (when hive does not run as root)",
+          })
+          .example("$0 apply-local --sudo", "switch this machine to its node's configuration"),
+      action(async (args) => runApply(parseGoal(args.goal), args, { node: args.node, sudo: args.sudo })),
     )
     .command(
       "upload-keys",
