@@ -6,11 +6,12 @@ import {
   parseGoal,
   requireExplicitSelection,
   type Goal,
+  type NodeConfig,
   type NodeName,
 } from "@hive/core";
 import { Deployment, type NodeSummary } from "@hive/deploy";
 import { hostname } from "node:os";
-import type { Hive } from "@hive/eval";
+import type { Hive, NodeOutcome } from "@hive/eval";
 import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
@@ -103,12 +104,11 @@ async function selectLocalNode(hive: Hive, local: LocalTarget): Promise<NodeName
           : `nodes: ${hive.nodes.join(", ")}`,
     });
   }
-  let allowed = false;
-  await hive.nodeConfigs([node], (o) => {
-    if (!o.ok) throw o.error;
-    allowed = o.value.deployment.allowLocalDeployment;
-  });
-  if (!allowed) {
+  const outcomes: NodeOutcome<NodeConfig>[] = [];
+  await hive.nodeConfigs([node], (o) => outcomes.push(o));
+  const [outcome] = outcomes;
+  if (outcome !== undefined && !outcome.ok) throw outcome.error;
+  if (outcome?.value.deployment.allowLocalDeployment !== true) {
     throw new HiveError("HIVE_USAGE", `node ${node} does not allow local deployment`, {
       hint: "set deployment.allowLocalDeployment = true on it",
     });
