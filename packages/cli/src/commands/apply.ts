@@ -18,6 +18,7 @@ import { action } from "../report.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { plainRenderer } from "../plain-renderer.js";
+import { LiveRenderer } from "../live-renderer.js";
 import { sshTargetOf } from "../ssh-targets.js";
 
 function summaryLine(s: NodeSummary): string {
@@ -127,6 +128,8 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
   const pool = new SshTransportPool();
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   const controller = new AbortController();
+  // One live line per node on a terminal; plain lines for logs, CI and -v.
+  const live = process.stderr.isTTY && !args.verbose ? new LiveRenderer(process.stderr) : undefined;
   const keyTexts = new Map<NodeName, Promise<Map<string, string>>>();
   const deployment = new Deployment({
     goal,
@@ -156,7 +159,9 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
       const target = sshTargetOf(node);
       return target === undefined ? undefined : pool.transportFor(target, node.deployment.privilegeEscalationCommand);
     },
-    onEvent: plainRenderer((line) => process.stderr.write(`${line}\n`), { verbose: args.verbose }),
+    onEvent: live
+      ? live.onEvent
+      : plainRenderer((line) => process.stderr.write(`${line}\n`), { verbose: args.verbose }),
   });
   let interrupts = 0;
   const onInterrupt = () => {
@@ -190,6 +195,7 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
       );
     }
     const summaries = await deployment.finish();
+    live?.finish();
     const order = new Map(selected.map((n, i) => [n, i]));
     summaries.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
     process.stdout.write(`\n${summaries.map(summaryLine).join("\n")}\n`);
