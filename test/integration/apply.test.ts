@@ -1,18 +1,24 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
 import { hive } from "../support/hive-fixtures.js";
 import { hiveBin } from "../support/paths.js";
 import { ssh } from "../support/run.js";
 
+const hiveDirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(hiveDirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
 /** A hive for the fleet: h1..h5, where `extra` adds per-node module text. */
 async function writeHive(extra: Record<string, string> = {}, meta = ""): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "hive-apply-"));
+  hiveDirs.push(dir);
   const node = (name: string, base: string) => `  ${name} = { lib, pkgs, ... }: { ${base} ${extra[name] ?? ""} };`;
   await writeFile(
     join(dir, "hive.nix"),
@@ -150,6 +156,19 @@ describe("hive apply on a real fleet", () => {
     expect((await ssh(fleet(), "h5", "cat /run/slow")).stdout.trim()).toBe("slow-done");
     // hive had to connect again to collect the result.
     expect(link.connectionsAccepted - before).toBeGreaterThan(0);
+  });
+
+  it("keeps each built system as a GC root beside the hive with --keep-result", async () => {
+    const dir = await writeHive();
+    const result = await apply(dir, ["build", "--on", "h1,h3", "--keep-result"]);
+    expect(result.code, result.stderr).toBe(0);
+    for (const node of ["h1", "h3"]) {
+      const link = join(dir, ".gcroots", `node-${node}`);
+      const system = systemOf(result.stdout, node);
+      expect(await realpath(link)).toBe(system);
+      const { ok } = await import("../support/run.js");
+      expect(await ok("nix-store", ["--gc", "--print-roots"])).toContain(`${link} -> ${system ?? ""}`);
+    }
   });
 
   it("refuses to deploy everything when meta.allowApplyAll is false", async () => {

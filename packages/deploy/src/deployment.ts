@@ -14,7 +14,8 @@ import {
   type StorePath,
   type Transport,
 } from "@hive/core";
-import { realiseDerivation } from "@hive/nix";
+import { join } from "node:path";
+import { addGcRoot, realiseDerivation } from "@hive/nix";
 import { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 import { uploadKeys, type KeySources } from "./keys.js";
 import { rebootAndWait } from "./reboot.js";
@@ -38,6 +39,8 @@ export interface NodeSummary {
 export interface DeploymentOptions extends Omit<NodeDeployOptions, "replaceUnknownProfiles" | "onEvent"> {
   /** Nodes pushed or activated at once (each phase has its own limit). */
   parallel: number;
+  /** Keep each node's system as a GC root: `<dir>/node-<name>` (--keep-result). */
+  gcRootDir?: string;
   /** Local builds at once. */
   buildJobs?: number;
   /** How to reach a node; undefined when it cannot be reached (targetHost null). */
@@ -133,6 +136,8 @@ export class Deployment {
         if (node.drvPath === undefined) throw new Error(`node ${node.name} has no derivation to build`);
         this.emit({ type: "step", node: node.name, step });
         system = await this.build(node.drvPath, node.name);
+        if (this.options.gcRootDir !== undefined)
+          await addGcRoot(system, join(this.options.gcRootDir, `node-${node.name}`), signal);
       }
       if (!traits.pushes && !traits.uploadsKeys) {
         this.done({ node: node.name, outcome: "succeeded", ...(system ? { system } : {}) });

@@ -110,3 +110,8 @@ export async function invalidPaths(
   const { stdout } = await runNix("nix-store", ["--check-validity", "--print-invalid", ...paths], options);
   return new Set(stdout.split("\n").filter((l) => l !== ""));
 }
+
+/** Makes `path` a GC root through an indirect root at `link` (a symlink hive owns). */
+export async function addGcRoot(path: StorePath, link: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+  await runNix("nix-store", ["--realise", "--add-root", link, "--indirect", path], options);
+}

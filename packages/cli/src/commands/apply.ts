@@ -11,6 +11,7 @@ import {
 } from "@hive/core";
 import { Deployment, type NodeSummary } from "@hive/deploy";
 import { hostname } from "node:os";
+import { dirname, join } from "node:path";
 import type { Hive, NodeOutcome } from "@hive/eval";
 import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
@@ -59,6 +60,11 @@ function withApplyOptions<T>(y: Argv<T>) {
       describe: "reboot after activation (switch, boot) and wait for the new system to boot",
     })
     .option("reboot-timeout", { type: "number", default: 600, describe: "seconds to wait for a rebooting host" })
+    .option("keep-result", {
+      type: "boolean",
+      default: false,
+      describe: "keep each node's system as a GC root in .gcroots/ beside the hive",
+    })
     .option("keys", { type: "boolean", default: true, describe: "upload deployment.keys (--no-keys to skip them)" })
     .option("reactivate", {
       type: "boolean",
@@ -80,6 +86,7 @@ type ApplyArgs = Parameters<typeof openHive>[0] & {
   "build-jobs"?: number | undefined;
   gzip: boolean;
   keys: boolean;
+  "keep-result": boolean;
   reboot: boolean;
   "reboot-timeout": number;
   substitute: boolean;
@@ -87,6 +94,12 @@ type ApplyArgs = Parameters<typeof openHive>[0] & {
   "force-replace-unknown-profiles": boolean;
   verbose: boolean;
 };
+
+/** Where the hive lives on this machine (for .gcroots/); the working directory for remote flakes. */
+function hiveDirectory(hive: Hive): string {
+  if (hive.source.kind === "file") return dirname(hive.source.path);
+  return hive.source.dir ?? process.cwd();
+}
 
 /** apply-local: this machine is the target, as one node of the hive. */
 interface LocalTarget {
@@ -134,6 +147,7 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
   const deployment = new Deployment({
     goal,
     noKeys: !args.keys,
+    ...(args["keep-result"] ? { gcRootDir: join(hiveDirectory(hive), ".gcroots") } : {}),
     ...(args.reboot ? { reboot: { timeoutMs: args["reboot-timeout"] * 1000 } } : {}),
     keySources: {
       text: async (node, key) => {
