@@ -158,6 +158,26 @@ describe("hive apply on a real fleet", () => {
     expect(link.connectionsAccepted - before).toBeGreaterThan(0);
   });
 
+  it("refuses to replace a profile it does not know unless told to", async () => {
+    // Someone else set h1's profile to a system this machine has never seen.
+    const foreign = await ssh(
+      fleet(),
+      "h1",
+      "p=$(echo foreign-$$ > /tmp/hive-foreign-$$ && nix-store --add /tmp/hive-foreign-$$) && rm /tmp/hive-foreign-$$ && nix-env -p /nix/var/nix/profiles/system --set $p && echo $p",
+    );
+    expect(foreign.code, foreign.stderr).toBe(0);
+    const dir = await writeHive({ h1: "deployment.replaceUnknownProfiles = false;" });
+    const refused = await apply(dir, ["--on", "h1"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(
+      /^h1: failed at activate: node h1: activate: the host runs a profile hive does not know/m,
+    );
+    expect(await fleet().host("h1").profileSystem()).toBe(foreign.stdout.trim());
+    const forced = await apply(dir, ["--on", "h1", "--force-replace-unknown-profiles", "--reactivate"]);
+    expect(forced.code, forced.stdout).toBe(0);
+    expect(await fleet().host("h1").profileSystem()).toBe(systemOf(forced.stdout, "h1"));
+  });
+
   it("keeps each built system as a GC root beside the hive with --keep-result", async () => {
     const dir = await writeHive();
     const result = await apply(dir, ["build", "--on", "h1,h3", "--keep-result"]);

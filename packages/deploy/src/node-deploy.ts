@@ -1,5 +1,6 @@
 import {
   HiveError,
+  parseStorePath,
   GOAL_TRAITS,
   type DeployEvent,
   type Goal,
@@ -24,6 +25,17 @@ export interface NodeDeployOptions {
 }
 
 export type PushedOutcome = { kind: "pushed" } | { kind: "unchanged" };
+
+/** Whether a system the host runs is one this machine's store knows (hive deployed it). */
+async function knownHere(system: string, signal: { signal?: AbortSignal }): Promise<boolean> {
+  let path: StorePath;
+  try {
+    path = parseStorePath(system);
+  } catch {
+    return false;
+  }
+  return (await invalidPaths([path], signal)).size === 0;
+}
 
 /** Pushes a node's system to it (unless there is nothing to push). */
 export async function pushNode(
@@ -80,7 +92,7 @@ export async function activateNode(
       current !== undefined &&
       !options.replaceUnknownProfiles &&
       !options.forceReplaceUnknownProfiles &&
-      (await invalidPaths([current as StorePath], signal)).size > 0
+      !(await knownHere(current, signal))
     ) {
       throw new HiveError(
         "HIVE_UNKNOWN_PROFILE",
