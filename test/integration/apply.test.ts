@@ -166,7 +166,9 @@ describe("hive apply on a real fleet", () => {
       "p=$(echo foreign-$$ > /tmp/hive-foreign-$$ && nix-store --add /tmp/hive-foreign-$$) && rm /tmp/hive-foreign-$$ && nix-env -p /nix/var/nix/profiles/system --set $p && echo $p",
     );
     expect(foreign.code, foreign.stderr).toBe(0);
-    const dir = await writeHive({ h1: "deployment.replaceUnknownProfiles = false;" });
+    const dir = await writeHive({
+      h1: `deployment.replaceUnknownProfiles = false; environment.etc."foreign-test".text = "x";`,
+    });
     const refused = await apply(dir, ["--on", "h1"]);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(

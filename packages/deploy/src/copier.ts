@@ -3,6 +3,7 @@ import { createGzip } from "node:zlib";
 import type { NodeName, StorePath, Transport } from "@hive/core";
 import { closureOf, exportPaths, type PathInfo } from "@hive/nix";
 import { runOn } from "./remote-command.js";
+import type { SharedExporter } from "./shared-export.js";
 
 export interface CopyOptions {
   gzip: boolean;
@@ -10,6 +11,8 @@ export interface CopyOptions {
   substitute: boolean;
   signal?: AbortSignal;
   onProgress?: (bytes: number, totalBytes: number) => void;
+  /** Shares one export among hosts copying at the same time (otherwise each exports its own). */
+  exporter?: ReturnType<SharedExporter["join"]>;
 }
 
 export interface CopyResult {
@@ -78,10 +81,12 @@ export async function copyClosure(
   const total = missing.reduce((sum, p) => sum + p.narSize, 0);
   if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
 
-  const exported = exportPaths(
-    missing.map((p) => p.path),
-    signalOption,
-  );
+  const exported = options.exporter
+    ? options.exporter.request(missing)
+    : exportPaths(
+        missing.map((p) => p.path),
+        signalOption,
+      );
   let sent = 0;
   const counted = exported.stream.pipe(
     counter((n) => {

@@ -19,6 +19,7 @@ import { addGcRoot, realiseDerivation } from "@hive/nix";
 import { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 import { uploadKeys, type KeySources } from "./keys.js";
 import { rebootAndWait } from "./reboot.js";
+import { SharedExporter } from "./shared-export.js";
 
 export interface DeployNode {
   name: NodeName;
@@ -66,6 +67,8 @@ export class Deployment {
   private readonly running: Promise<void>[] = [];
   private readonly summaries = new Map<NodeName, NodeSummary>();
   private stopping = false;
+  /** Hosts copying at the same time share one export of what they lack. */
+  readonly exporter = new SharedExporter();
 
   constructor(private readonly options: DeploymentOptions) {
     this.buildQueue = new PQueue({ concurrency: options.buildJobs ?? Math.max(1, availableParallelism()) });
@@ -124,6 +127,7 @@ export class Deployment {
       ...this.options,
       replaceUnknownProfiles: node.deployment.replaceUnknownProfiles,
       onEvent: (e) => this.emit(e),
+      exporter: this.exporter,
     };
     const signal = this.options.signal ? { signal: this.options.signal } : {};
     const keys = Object.entries(node.deployment.keys);

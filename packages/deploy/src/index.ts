@@ -4,3 +4,5 @@ export { copyClosure, missingOnTarget, type CopyOptions, type CopyResult } from 
 export { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 export { keyContent, uploadKeys, type KeySources } from "./keys.js";
 export { rebootAndWait } from "./reboot.js";
+export { SharedExporter } from "./shared-export.js";
+export { ExportSplitter } from "./export-splitter.js";

@@ -12,6 +12,7 @@ import { invalidPaths } from "@hive/nix";
 import { activate, readRemoteLink, SYSTEM_PROFILE } from "./activator.js";
 import { copyClosure } from "./copier.js";
 import { runOn } from "./remote-command.js";
+import type { SharedExporter } from "./shared-export.js";
 
 export interface NodeDeployOptions {
   goal: Goal;
@@ -22,6 +23,7 @@ export interface NodeDeployOptions {
   replaceUnknownProfiles: boolean;
   signal?: AbortSignal;
   onEvent: (event: DeployEvent) => void;
+  exporter?: SharedExporter;
 }
 
 export type PushedOutcome = { kind: "pushed" } | { kind: "unchanged" };
@@ -45,18 +47,25 @@ export async function pushNode(
   options: NodeDeployOptions,
 ): Promise<void> {
   options.onEvent({ type: "step", node, step: "push" });
-  const result = await copyClosure(transport, node, system, {
-    gzip: options.gzip,
-    substitute: options.substitute,
-    ...(options.signal ? { signal: options.signal } : {}),
-    onProgress: (bytes, totalBytes) => options.onEvent({ type: "progress", node, step: "push", bytes, totalBytes }),
-  });
-  options.onEvent({
-    type: "log",
-    node,
-    step: "push",
-    line: `${result.copied} of ${result.paths} paths copied (${result.bytes} bytes)`,
-  });
+  // Hosts pushing at the same time share one export of what they lack.
+  const exporter = options.exporter?.join();
+  try {
+    const result = await copyClosure(transport, node, system, {
+      gzip: options.gzip,
+      substitute: options.substitute,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(exporter ? { exporter } : {}),
+      onProgress: (bytes, totalBytes) => options.onEvent({ type: "progress", node, step: "push", bytes, totalBytes }),
+    });
+    options.onEvent({
+      type: "log",
+      node,
+      step: "push",
+      line: `${result.copied} of ${result.paths} paths copied (${result.bytes} bytes)`,
+    });
+  } finally {
+    exporter?.leave();
+  }
 }
 
 /** Whether the host already runs (or, for boot, will boot) this system. */

@@ -1,0 +1,179 @@
+import { PassThrough, type Readable } from "node:stream";
+import type { StorePath } from "@hive/core";
+import { exportPaths, type PathInfo } from "@hive/nix";
+import { ExportSplitter } from "./export-splitter.js";
+
+interface Request {
+  paths: Set<string>;
+  out: PassThrough;
+  finished: Promise<void>;
+  settle: (error?: Error) => void;
+  active: boolean;
+}
+
+const END_OF_EXPORT = Buffer.alloc(8);
+
+/**
+ * The order `nix-store --export` writes a set of paths in (Nix's topoSortPaths, reversed):
+ * depth first from each path in sorted order, references in sorted order, dependencies first.
+ * Records are routed by position, so this must be exactly Nix's order; each record's trailer is
+ * checked against it all the same.
+ */
+function nixExportOrder(requests: readonly PathInfo[][]): StorePath[] {
+  const infos = new Map<string, PathInfo>();
+  for (const paths of requests) for (const info of paths) infos.set(info.path, info);
+  const order: StorePath[] = [];
+  const visited = new Set<string>();
+  const visit = (info: PathInfo): void => {
+    if (visited.has(info.path)) return;
+    visited.add(info.path);
+    for (const ref of [...info.references].sort()) {
+      const dep = infos.get(ref);
+      if (dep && ref !== info.path) visit(dep);
+    }
+    order.push(info.path);
+  };
+  for (const path of [...infos.keys()].sort()) visit(infos.get(path) as PathInfo);
+  return order;
+}
+
+/**
+ * One `nix-store --export` for hosts that need paths at the same time: requests arriving within
+ * a short window share a single export of the union, split record by record and fanned out to
+ * each host that needs the path, at the pace of the slowest (backpressure, no buffering to disk).
+ */
+export class SharedExporter {
+  private batch: { requests: { infos: PathInfo[]; request: Request }[]; timer: NodeJS.Timeout } | undefined;
+  /** Hosts in their push step that have not asked for an export yet. */
+  private undecided = 0;
+  /** How many exports ran (to prove sharing). */
+  exportsRun = 0;
+
+  /**
+   * @param windowMs how long a batch waits for more requests when nobody said they would come;
+   *   with participants (join), it starts as soon as every one of them has asked or left.
+   */
+  constructor(private readonly windowMs = 50) {}
+
+  /** A host entering its push step: the next export waits for it to ask (or leave). */
+  join(): { request: (paths: readonly PathInfo[]) => { stream: Readable; done: Promise<void> }; leave: () => void } {
+    this.undecided++;
+    let decided = false;
+    const decide = () => {
+      if (decided) return;
+      decided = true;
+      this.undecided--;
+      if (this.undecided === 0 && this.batch) {
+        clearTimeout(this.batch.timer);
+        const { requests } = this.batch;
+        this.run(requests);
+      }
+    };
+    return {
+      request: (paths) => {
+        const handle = this.request(paths, { wait: true });
+        decide();
+        return handle;
+      },
+      leave: decide,
+    };
+  }
+
+  /** Asks for an export of `paths` (topologically ordered), shared with requests of the same batch. */
+  request(
+    paths: readonly PathInfo[],
+    { wait = false }: { wait?: boolean } = {},
+  ): { stream: Readable; done: Promise<void> } {
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    let settle: (error?: Error) => void = () => undefined;
+    const finished = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
+    const request: Request = { paths: new Set(paths.map((p) => p.path)), out, finished, settle, active: true };
+    out.on("close", () => {
+      request.active = false;
+    });
+    if (this.batch === undefined) {
+      // Participants still deciding get a longer grace; a lone request waits only the window.
+      const delay = wait ? Math.max(this.windowMs, 2000) : this.windowMs;
+      const batch = {
+        requests: [] as { infos: PathInfo[]; request: Request }[],
+        timer: setTimeout(() => this.run(batch.requests), delay),
+      };
+      this.batch = batch;
+    }
+    this.batch.requests.push({ infos: [...paths], request });
+    return { stream: out, done: finished };
+  }
+
+  private run(entries: { infos: PathInfo[]; request: Request }[]): void {
+    this.batch = undefined;
+    this.exportsRun++;
+    const order = nixExportOrder(entries.map((e) => e.infos));
+    const requests = entries.map((e) => e.request);
+    const consumers = order.map((path) => requests.filter((r) => r.paths.has(path)));
+    const exported = exportPaths(order);
+    let record = 0;
+    let ended = false;
+    const route = (segment: Buffer, index: number) => {
+      let full = false;
+      for (const r of consumers[index] ?? []) {
+        if (r.active && !r.out.write(segment)) full = true;
+      }
+      return full;
+    };
+    const splitter = new ExportSplitter();
+    exported.stream.on("data", (chunk: Buffer) => {
+      const { recordEnds, recordPaths, end } = splitter.push(chunk);
+      const misplaced = recordPaths.findIndex((path, i) => path !== order[record + i]);
+      if (misplaced !== -1) {
+        exported.stream.destroy(
+          new Error(
+            `nix-store --export wrote ${recordPaths[misplaced] ?? "?"} where ${order[record + misplaced] ?? "nothing"} was expected`,
+          ),
+        );
+        return;
+      }
+      let start = 0;
+      let full = false;
+      for (const at of recordEnds) {
+        full = route(chunk.subarray(start, at), record) || full;
+        start = at;
+        record++;
+      }
+      if (end !== undefined) ended = true;
+      else if (start < chunk.length) full = route(chunk.subarray(start), record) || full;
+      if (full) {
+        exported.stream.pause();
+        const waiting = requests.filter((r) => r.active && r.out.writableNeedDrain);
+        let left = waiting.length;
+        if (left === 0) exported.stream.resume();
+        for (const r of waiting) {
+          const resume = () => {
+            r.out.off("drain", resume);
+            r.out.off("close", resume);
+            if (--left === 0) exported.stream.resume();
+          };
+          r.out.once("drain", resume);
+          r.out.once("close", resume);
+        }
+      }
+    });
+    exported.done.then(
+      () => {
+        const error = ended ? undefined : new Error("nix-store --export ended early");
+        for (const r of requests) {
+          if (r.active && !error) r.out.end(END_OF_EXPORT);
+          else if (r.active) r.out.destroy(error);
+          r.settle(error);
+        }
+      },
+      (error: unknown) => {
+        for (const r of requests) {
+          if (r.active) r.out.destroy(error as Error);
+          r.settle(error as Error);
+        }
+      },
+    );
+  }
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import { parseDrvPath, parseNodeName, parseStorePath } from "@hive/core";
+import { Deployment, ExportSplitter, SharedExporter } from "@hive/deploy";
+import { closureOf, exportPaths, type PathInfo } from "@hive/nix";
+import { SshTransportPool } from "@hive/ssh";
+import { miniNixpkgsPath } from "@hive/testbed";
+import { useFleet } from "../support/fleet.js";
+import { nixBuild, ok } from "../support/run.js";
+import { nixEnvironment } from "@hive/testbed";
+
+const expression = (name: string) =>
+  `(import ${miniNixpkgsPath}/nixos/lib/eval-config.nix { system = "x86_64-linux"; modules = [ ({ pkgs, ... }: { networking.hostName = "${name}"; environment.systemPackages = [ pkgs.git pkgs.nginx ]; environment.etc."a/b/c".text = "deep"; testbed.payload = { paths = 5; bytes = 70000; seed = "shared-${name}"; }; }) ]; }).config.system.build.toplevel`;
+
+async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The records of an export stream (each path's bytes), checked to end properly. */
+function records(bytes: Buffer): string[] {
+  const { recordEnds, end } = new ExportSplitter().push(bytes);
+  expect(end).toBe(bytes.length);
+  return recordEnds.map((at, i) => bytes.subarray(i === 0 ? 0 : recordEnds[i - 1], at).toString("hex"));
+}
+
+async function exportOf(paths: readonly PathInfo[]): Promise<Buffer> {
+  const { stream, done } = exportPaths(paths.map((p) => p.path));
+  const [bytes] = await Promise.all([collect(stream), done]);
+  return bytes;
+}
+
+describe("splitting and sharing nix-store --export streams", () => {
+  it("finds every record boundary, whatever the chunking", async () => {
+    const system = parseStorePath(await nixBuild(expression("split")));
+    const closure = await closureOf([system]);
+    const whole = await exportOf(closure);
+    for (const size of [1, 7, 4096, whole.length]) {
+      const splitter = new ExportSplitter();
+      const ends: number[] = [];
+      let end: number | undefined;
+      for (let i = 0; i < whole.length; i += size) {
+        const cuts = splitter.push(whole.subarray(i, i + size));
+        ends.push(...cuts.recordEnds.map((at) => i + at));
+        if (cuts.end !== undefined) end = i + cuts.end;
+      }
+      expect(ends).toHaveLength(closure.length);
+      expect(end).toBe(whole.length);
+      // Each record is exactly what exporting that path alone gives (without the final 0).
+      let start = 0;
+      for (const [index, info] of closure.entries()) {
+        const alone = await exportOf([info]);
+        expect(whole.subarray(start, ends[index]).equals(alone.subarray(0, alone.length - 8)), info.path).toBe(true);
+        start = ends[index] ?? 0;
+      }
+    }
+  });
+
+  it("serves concurrent requests from one export, each exactly the export of its own paths", async () => {
+    const a = await closureOf([parseStorePath(await nixBuild(expression("a")))]);
+    const b = await closureOf([parseStorePath(await nixBuild(expression("b")))]);
+    const exporter = new SharedExporter();
+    const first = exporter.request(a);
+    const second = exporter.request(b.slice(1));
+    const [bytesA, bytesB] = await Promise.all([
+      collect(first.stream),
+      collect(second.stream),
+      first.done,
+      second.done,
+    ]);
+    expect(exporter.exportsRun).toBe(1);
+    // The same records as exporting each request's paths alone (in an order that also puts
+    // dependencies first, as the import needs, which the hosts' imports below prove).
+    expect(records(bytesA).sort()).toEqual(records(await exportOf(a)).sort());
+    expect(records(bytesB).sort()).toEqual(records(await exportOf(b.slice(1))).sort());
+  });
+});
+
+describe("a deploy to several hosts at once", () => {
+  const fleet = useFleet({ hosts: 3 });
+
+  it("exports what they lack once, and every host imports it", async () => {
+    const drv = parseDrvPath(
+      (await ok("nix-instantiate", ["-E", expression("many")], { env: nixEnvironment() })).trim(),
+    );
+    const pool = new SshTransportPool({ userConfig: fleet().sshConfigPath, home: fleet().dir }, undefined);
+    const deployment = new Deployment({
+      goal: "switch",
+      parallel: 10,
+      gzip: true,
+      substitute: false,
+      reactivate: false,
+      forceReplaceUnknownProfiles: false,
+      noKeys: true,
+      keySources: { text: () => Promise.reject(new Error("no keys")) },
+      transportFor: (node) =>
+        pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
+    });
+    for (const name of ["h1", "h2", "h3"]) {
+      deployment.add({
+        name: parseNodeName(name),
+        deployment: {
+          targetHost: name,
+          targetPort: null,
+          targetUser: "root",
+          allowLocalDeployment: false,
+          buildOnTarget: false,
+          tags: [],
+          keys: {},
+          replaceUnknownProfiles: true,
+          privilegeEscalationCommand: [],
+          sshOptions: [],
+        },
+        drvPath: drv,
+      });
+    }
+    const summaries = await deployment.finish();
+    await pool.closeAll();
+    expect(summaries.map((s) => [s.node, s.outcome])).toEqual(
+      expect.arrayContaining([
+        ["h1", "succeeded"],
+        ["h2", "succeeded"],
+        ["h3", "succeeded"],
+      ]),
+    );
+    expect(deployment.exporter.exportsRun).toBe(1);
+    const system = summaries[0]?.system ?? "";
+    for (const name of ["h1", "h2", "h3"]) expect(await fleet().host(name).currentSystem()).toBe(system);
+  });
+});
