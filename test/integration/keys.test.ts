@@ -120,6 +120,39 @@ describe("deployment.keys", () => {
     );
   });
 
+  it("writes keys with hostile names exactly where they say, through no shell", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hive-keys-"));
+    const name = "it's $(touch hive-pwned) key";
+    const destDir = "/run/odd dir; rm -rf /";
+    await writeFile(
+      join(dir, "hive.nix"),
+      `{
+  meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };
+  h1.deployment.keys.${JSON.stringify(name)} = { text = "hostile"; destDir = ${JSON.stringify(destDir)}; };
+}
+`,
+    );
+    const result = await hive(["upload-keys"], { cwd: dir, env: env() });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    // Read back without a shell: the key is at exactly destDir/name.
+    const written = await fleet()
+      .host("h1")
+      .run(["cat", `${destDir}/${name}`]);
+    expect(written.stdout).toBe("hostile");
+    expect((await ssh(fleet(), "h1", "ls -a ~ /run")).stdout).not.toContain("hive-pwned");
+  });
+
+  it("refuses a key name that is not a file name, naming node and key", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hive-keys-"));
+    await writeFile(
+      join(dir, "hive.nix"),
+      `{ meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; }; h1.deployment.keys."../../etc/shadow".text = "x"; }\n`,
+    );
+    const result = await hive(["upload-keys"], { cwd: dir, env: env() });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/node h1: deployment\.keys\.\.\.\/\.\.\/etc\/shadow\.name: must be a file name/);
+  });
+
   it("fails the node when a keyCommand fails, without printing what it wrote", async () => {
     const secrets = { text: secret("TEXT"), file: secret("FILE"), command: secret("CMD") };
     const result = await hive(["upload-keys"], { cwd: await writeHive(secrets, true), env: env() });

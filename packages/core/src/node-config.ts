@@ -10,13 +10,20 @@ import { parseNodeName, type NodeName } from "./ids.js";
 export const EVAL_SCHEMA_VERSION = 1;
 
 const keySchema = z.object({
-  name: z.string(),
+  // The key's file name on the target: one path component.
+  name: z
+    .string()
+    .min(1)
+    .refine(
+      (n) => !n.includes("/") && !n.includes("\0") && n !== "." && n !== "..",
+      "must be a file name (no '/', not '.' or '..')",
+    ),
   source: z.discriminatedUnion("kind", [
     z.object({ kind: z.literal("text") }),
     z.object({ kind: z.literal("file"), path: z.string() }),
     z.object({ kind: z.literal("command"), argv: z.array(z.string()).min(1) }),
   ]),
-  destDir: z.string(),
+  destDir: z.string().startsWith("/", "must be an absolute path"),
   path: z.string(),
   user: z.string(),
   group: z.string(),

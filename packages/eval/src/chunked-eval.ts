@@ -8,6 +8,8 @@ export type NodeOutcome<T> = { node: NodeName; ok: true; value: T } | { node: No
 
 export interface ChunkResult<T> {
   values: Map<NodeName, T>;
+  /** Nodes whose result came back but is not valid (they fail alone). */
+  invalid?: Map<NodeName, HiveError>;
   /** What the nix process allocated, when it says (for sizing the next chunks). */
   allocatedBytes?: number | undefined;
 }
@@ -37,9 +39,14 @@ export async function evaluateInChunks<T>(
     if (fatal !== undefined || options.signal?.aborted) return;
     options.onChunk?.(chunk);
     try {
-      const { values, allocatedBytes } = await evaluateChunk(chunk, options.signal);
+      const { values, invalid, allocatedBytes } = await evaluateChunk(chunk, options.signal);
       if (allocatedBytes !== undefined) planner.observe(chunk.length, allocatedBytes);
       for (const node of chunk) {
+        const error = invalid?.get(node);
+        if (error !== undefined) {
+          onOutcome({ node, ok: false, error });
+          continue;
+        }
         const value = values.get(node);
         if (value === undefined) throw new Error(`evaluation returned nothing for ${node}`);
         onOutcome({ node, ok: true, value });

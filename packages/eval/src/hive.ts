@@ -160,7 +160,17 @@ export class Hive {
           signal,
         });
         const raw = asRecord(value, queryName);
-        return { values: new Map(chunk.map((node) => [node, parse(node, raw[node])])), allocatedBytes };
+        const values = new Map<NodeName, T>();
+        const invalid = new Map<NodeName, HiveError>();
+        for (const node of chunk) {
+          try {
+            values.set(node, parse(node, raw[node]));
+          } catch (error) {
+            if (!(error instanceof HiveError)) throw error;
+            invalid.set(node, error);
+          }
+        }
+        return { values, invalid, allocatedBytes };
       },
       onOutcome,
       { signal: options.signal, onChunk: options.onChunk },
