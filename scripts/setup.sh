@@ -22,6 +22,7 @@ need /usr/bin/sudo sudo
 need /usr/bin/openssl openssl
 need /usr/bin/setpriv util-linux
 need /usr/bin/git git
+need /usr/bin/parallel-ssh pssh # the baseline of the no-op benchmark
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq

@@ -1,8 +1,9 @@
 // `pnpm bench`: every benchmark, each against its baseline run side by side; medians and ratios.
 import { applyBench } from "./apply-bench.mjs";
 import { evalBench } from "./eval-bench.mjs";
+import { noopBench } from "./noop-bench.mjs";
 
-const benches = { eval: evalBench, apply: applyBench };
+const benches = { eval: evalBench, apply: applyBench, noop: noopBench };
 const only = process.argv.slice(2);
 let missed = 0;
 for (const [key, bench] of Object.entries(benches)) {
