@@ -50,7 +50,7 @@ export async function applyBench({ rounds = 3 } = {}) {
   const fleet = await Testbed.start({ hosts: hosts.length });
   const env = { NIX_SSHOPTS: `-F ${fleet.sshConfigPath}` };
   try {
-    const samples = { nixCopy: [], hivePush: [], xargs: [], serial: [], hive: [] };
+    const samples = { nixCopy: [], hivePush: [], xargs: [], serial: [], hive: [], cpu: [], rss: [] };
     for (let round = 0; round < rounds; round++) {
       await reset(fleet, ["h1"]);
       samples.nixCopy.push(await timed(() => sh(`nix copy --to ssh://h1 ${system.out}`, env)));
@@ -77,6 +77,9 @@ export async function applyBench({ rounds = 3 } = {}) {
       await reset(fleet, hosts);
       samples.serial.push(await timed(() => sh(`for h in ${hosts.join(" ")}; do sh ${script} "$h"; done`, env)));
       await reset(fleet, hosts);
+      const cpuBefore = process.cpuUsage();
+      let peakRss = process.memoryUsage.rss();
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
       samples.hive.push(
         await timed(async () => {
           const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
@@ -113,6 +116,10 @@ export async function applyBench({ rounds = 3 } = {}) {
           if (failed.length > 0) throw new Error(`hive failed: ${JSON.stringify(failed)}`);
         }),
       );
+      clearInterval(sampler);
+      const cpu = process.cpuUsage(cpuBefore);
+      samples.cpu.push((cpu.user + cpu.system) / 1000 / hosts.length);
+      samples.rss.push(peakRss);
     }
     const m = (k) => median(samples[k]);
     const mb = (system.bytes / 1024 / 1024).toFixed(0);
@@ -122,6 +129,7 @@ export async function applyBench({ rounds = 3 } = {}) {
         `push to 1 host: nix copy --to ssh:// ${m("nixCopy").toFixed(0)} ms, hive ${m("hivePush").toFixed(0)} ms: ${(m("hivePush") / m("nixCopy")).toFixed(2)}x (target <= 1.0x)`,
         `push + switch to 10 hosts: nix copy + ssh via xargs -P 10 ${m("xargs").toFixed(0)} ms, one after another ${m("serial").toFixed(0)} ms, hive ${m("hive").toFixed(0)} ms`,
         `  hive / xargs -P 10: ${(m("hive") / m("xargs")).toFixed(2)}x (target <= 0.6x); hive / serial: ${(m("hive") / m("serial")).toFixed(2)}x (target <= 0.2x)`,
+        `  hive's own CPU: ${m("cpu").toFixed(0)} ms per host; its peak memory (RSS): ${(Math.max(...samples.rss) / 1024 / 1024).toFixed(0)} MiB for 10 hosts`,
       ],
       // The worst of the three, each against its own target (1.0 = exactly on target).
       ratio: Math.max(m("hivePush") / m("nixCopy"), m("hive") / m("xargs") / 0.6, m("hive") / m("serial") / 0.2),

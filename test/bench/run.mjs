@@ -2,8 +2,9 @@
 import { applyBench } from "./apply-bench.mjs";
 import { evalBench } from "./eval-bench.mjs";
 import { noopBench } from "./noop-bench.mjs";
+import { wanBench } from "./wan-bench.mjs";
 
-const benches = { eval: evalBench, apply: applyBench, noop: noopBench };
+const benches = { eval: evalBench, apply: applyBench, noop: noopBench, wan: wanBench };
 const only = process.argv.slice(2);
 let missed = 0;
 for (const [key, bench] of Object.entries(benches)) {
