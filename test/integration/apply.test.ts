@@ -270,3 +270,38 @@ describe("hive apply on a terminal", () => {
     expect(screen).not.toMatch(/h1 \| build/); // no plain lines on a terminal
   });
 });
+
+describe("Ctrl-C during hive apply", () => {
+  const fleet = useFleet({ hosts: 2 });
+
+  it("starts nothing new, lets the running activation finish, and prints the summary", async () => {
+    const slow =
+      'system.activationScripts.slow = "touch /run/activation-started; sleep 2; echo done > /run/slow-done";';
+    const dir = await writeHive({ h1: slow, h2: slow });
+    const env = {
+      ...process.env,
+      SSH_CONFIG_FILE: fleet().sshConfigPath,
+      SSH_AUTH_SOCK: "",
+      NIX_CONFIG: "substituters =",
+      NIX_PATH: "",
+    };
+    // One activation at a time: when h1's runs, h2's waits.
+    const child = spawn(process.execPath, [hiveBin, "apply", "--on", "h1,h2", "-p", "1"], { cwd: dir, env });
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const started = async () =>
+      (await fleet().host("h1").run(["test", "-e", "/run/activation-started"])).code === 0 ||
+      (await fleet().host("h2").run(["test", "-e", "/run/activation-started"])).code === 0;
+    for (let i = 0; !(await started()); i++) {
+      if (i > 400) throw new Error("no activation started");
+      await sleep(50);
+    }
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    const lines = stdout.split("\n").filter((l) => /^h[12]: /.test(l));
+    expect(lines).toHaveLength(2);
+    expect(lines.filter((l) => /: succeeded/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => /: skipped: interrupted before this step/.test(l))).toHaveLength(1);
+  });
+});
