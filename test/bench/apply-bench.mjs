@@ -5,7 +5,8 @@ import { promisify } from "node:util";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseNodeName, parseDrvPath } from "../../packages/core/dist/index.js";
-import { Deployment, copyClosure } from "../../packages/deploy/dist/index.js";
+import { copyClosure } from "../../packages/deploy/dist/index.js";
+import { deployToFleet } from "./fleet-deployment.mjs";
 import { SshTransportPool } from "../../packages/ssh/dist/index.js";
 import { Testbed, miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
 import { median } from "./measure.mjs";
@@ -82,36 +83,7 @@ export async function applyBench({ rounds = 3 } = {}) {
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
       samples.hive.push(
         await timed(async () => {
-          const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
-          const deployment = new Deployment({
-            goal: "switch",
-            parallel: 10,
-            gzip: false,
-            substitute: false,
-            reactivate: false,
-            forceReplaceUnknownProfiles: false,
-            noKeys: true,
-            keySources: { text: () => Promise.reject(new Error("no keys")) },
-            transportFor: (node) =>
-              pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
-          });
-          for (const name of hosts) {
-            const deployment_ = {
-              targetHost: name,
-              targetPort: null,
-              targetUser: "root",
-              allowLocalDeployment: false,
-              buildOnTarget: false,
-              tags: [],
-              keys: {},
-              replaceUnknownProfiles: true,
-              privilegeEscalationCommand: [],
-              sshOptions: [],
-            };
-            deployment.add({ name: parseNodeName(name), deployment: deployment_, drvPath: parseDrvPath(system.drv) });
-          }
-          const summaries = await deployment.finish();
-          await pool.closeAll();
+          const summaries = await deployToFleet(fleet, hosts, parseDrvPath(system.drv));
           const failed = summaries.filter((s) => s.outcome !== "succeeded");
           if (failed.length > 0) throw new Error(`hive failed: ${JSON.stringify(failed)}`);
         }),

@@ -4,45 +4,12 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { parseDrvPath, parseNodeName } from "../../packages/core/dist/index.js";
-import { Deployment } from "../../packages/deploy/dist/index.js";
-import { SshTransportPool } from "../../packages/ssh/dist/index.js";
+import { parseDrvPath } from "../../packages/core/dist/index.js";
+import { deployToFleet } from "./fleet-deployment.mjs";
 import { Testbed, miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
 import { median } from "./measure.mjs";
 
 const run = promisify(execFile);
-
-function deploy(fleet, names, drv) {
-  const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
-  const deployment = new Deployment({
-    goal: "switch",
-    parallel: 50,
-    gzip: false,
-    substitute: false,
-    reactivate: false,
-    forceReplaceUnknownProfiles: false,
-    noKeys: true,
-    keySources: { text: () => Promise.reject(new Error("no keys")) },
-    transportFor: (node) =>
-      pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
-  });
-  for (const name of names) {
-    const settings = {
-      targetHost: name,
-      targetPort: null,
-      targetUser: "root",
-      allowLocalDeployment: false,
-      buildOnTarget: false,
-      tags: [],
-      keys: {},
-      replaceUnknownProfiles: true,
-      privilegeEscalationCommand: [],
-      sshOptions: [],
-    };
-    deployment.add({ name: parseNodeName(name), deployment: settings, drvPath: drv });
-  }
-  return deployment.finish().finally(() => pool.closeAll());
-}
 
 export async function noopBench({ hosts = 50, rounds = 5 } = {}) {
   const expr = `(import ${miniNixpkgsPath}/nixos/lib/eval-config.nix { system = "x86_64-linux"; modules = [ { networking.hostName = "noop"; } ]; }).config.system.build.toplevel`;
@@ -50,7 +17,7 @@ export async function noopBench({ hosts = 50, rounds = 5 } = {}) {
   const fleet = await Testbed.start({ hosts });
   try {
     const names = fleet.hosts.map((h) => h.name);
-    const first = await deploy(fleet, names, drv);
+    const first = await deployToFleet(fleet, names, drv, { parallel: 50 });
     if (first.some((s) => s.outcome !== "succeeded"))
       throw new Error(`setup deploy failed: ${JSON.stringify(first.filter((s) => s.outcome !== "succeeded"))}`);
     const hostsFile = join(fleet.dir, "pssh-hosts");
@@ -61,7 +28,7 @@ export async function noopBench({ hosts = 50, rounds = 5 } = {}) {
       await run("parallel-ssh", ["-p", String(hosts), "-h", hostsFile, "-x", `-F ${fleet.sshConfigPath}`, "true"]);
       samples.pssh.push(performance.now() - start);
       start = performance.now();
-      const summaries = await deploy(fleet, names, drv);
+      const summaries = await deployToFleet(fleet, names, drv, { parallel: 50 });
       samples.hive.push(performance.now() - start);
       if (summaries.some((s) => s.outcome !== "unchanged")) throw new Error("a no-op apply changed something");
     }

@@ -1,0 +1,40 @@
+// A deploy through hive's API to testbed hosts, with the settings a plain hive node has.
+import { parseNodeName } from "../../packages/core/dist/index.js";
+import { Deployment } from "../../packages/deploy/dist/index.js";
+import { SshTransportPool } from "../../packages/ssh/dist/index.js";
+
+const nodeSettings = (name) => ({
+  targetHost: name,
+  targetPort: null,
+  targetUser: "root",
+  allowLocalDeployment: false,
+  buildOnTarget: false,
+  tags: [],
+  keys: {},
+  replaceUnknownProfiles: true,
+  privilegeEscalationCommand: [],
+  sshOptions: [],
+});
+
+/** Switches `names` to the system of `drv`; resolves with one summary per node. */
+export async function deployToFleet(fleet, names, drv, { parallel = 10, gzip = false } = {}) {
+  const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
+  const deployment = new Deployment({
+    goal: "switch",
+    parallel,
+    gzip,
+    substitute: false,
+    reactivate: false,
+    forceReplaceUnknownProfiles: false,
+    noKeys: true,
+    keySources: { text: () => Promise.reject(new Error("no keys")) },
+    transportFor: (node) =>
+      pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
+  });
+  for (const name of names) deployment.add({ name: parseNodeName(name), deployment: nodeSettings(name), drvPath: drv });
+  try {
+    return await deployment.finish();
+  } finally {
+    await pool.closeAll();
+  }
+}
