@@ -20,6 +20,7 @@ import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilt
 import { EXIT } from "../exit-codes.js";
 import { plainRenderer } from "../plain-renderer.js";
 import { LiveRenderer } from "../live-renderer.js";
+import { jsonRenderer } from "../json-renderer.js";
 import { sshTargetOf } from "../ssh-targets.js";
 
 function summaryLine(s: NodeSummary): string {
@@ -76,6 +77,12 @@ function withApplyOptions<T>(y: Argv<T>) {
       default: false,
       describe: "replace profiles hive does not know, whatever replaceUnknownProfiles says",
     })
+    .option("log-format", {
+      type: "string",
+      choices: ["auto", "plain", "json"],
+      default: "auto",
+      describe: "auto: a live view on terminals, plain lines elsewhere; json: NDJSON events on stdout",
+    })
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "print build logs too" });
 }
 
@@ -93,6 +100,7 @@ type ApplyArgs = Parameters<typeof openHive>[0] & {
   reactivate: boolean;
   "force-replace-unknown-profiles": boolean;
   verbose: boolean;
+  "log-format": string;
 };
 
 /** Where the hive lives on this machine (for .gcroots/); the working directory for remote flakes. */
@@ -141,8 +149,13 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
   const pool = new SshTransportPool();
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   const controller = new AbortController();
-  // One live line per node on a terminal; plain lines for logs, CI and -v.
-  const live = process.stderr.isTTY && !args.verbose ? new LiveRenderer(process.stderr) : undefined;
+  // NDJSON when asked; else one live line per node on a terminal; plain lines for logs, CI and -v.
+  const json = args["log-format"] === "json" ? jsonRenderer() : undefined;
+  const live =
+    json === undefined && args["log-format"] === "auto" && process.stderr.isTTY && !args.verbose
+      ? new LiveRenderer(process.stderr)
+      : undefined;
+  const startedAt = Date.now();
   const keyTexts = new Map<NodeName, Promise<Map<string, string>>>();
   const deployment = new Deployment({
     goal,
@@ -173,9 +186,10 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
       const target = sshTargetOf(node);
       return target === undefined ? undefined : pool.transportFor(target, node.deployment.privilegeEscalationCommand);
     },
-    onEvent: live
-      ? live.onEvent
-      : plainRenderer((line) => process.stderr.write(`${line}\n`), { verbose: args.verbose }),
+    onEvent:
+      json?.onEvent ??
+      live?.onEvent ??
+      plainRenderer((line) => process.stderr.write(`${line}\n`), { verbose: args.verbose }),
   });
   let interrupts = 0;
   const onInterrupt = () => {
@@ -212,7 +226,21 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
     live?.finish();
     const order = new Map(selected.map((n, i) => [n, i]));
     summaries.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
-    process.stdout.write(`\n${summaries.map(summaryLine).join("\n")}\n`);
+    if (json) {
+      json.summary(
+        summaries.map((s) => ({
+          node: s.node,
+          outcome: s.outcome,
+          ...(s.step !== undefined ? { step: s.step } : {}),
+          ...(s.code !== undefined ? { code: s.code } : {}),
+          ...(s.system !== undefined ? { system: s.system } : {}),
+        })),
+        Date.now() - startedAt,
+      );
+      json.flush();
+    } else {
+      process.stdout.write(`\n${summaries.map(summaryLine).join("\n")}\n`);
+    }
     if (summaries.some((s) => s.outcome === "failed")) process.exitCode = EXIT.nodesFailed;
     if (interrupts > 0) process.exitCode = EXIT.interrupted;
   } finally {

@@ -1,0 +1,60 @@
+import { randomUUID } from "node:crypto";
+import pino from "pino";
+import type { DeployEvent } from "@hive/core";
+
+/** Version of the NDJSON event schema (documented in the README); bump it on any breaking change. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+export interface JsonRenderer {
+  readonly runId: string;
+  onEvent: (event: DeployEvent) => void;
+  /** The last line of a run: one outcome per node. */
+  summary: (
+    nodes: readonly { node: string; outcome: string; step?: string; code?: string; system?: string }[],
+    durationMs: number,
+  ) => void;
+  flush: () => void;
+}
+
+/**
+ * `--log-format json`: one JSON object per line on stdout (through pino), each with the schema
+ * version, the run id, an ISO timestamp and the event's own fields. Messages never carry secrets:
+ * key contents are not in events at all.
+ */
+export function jsonRenderer(destination: NodeJS.WritableStream = process.stdout): JsonRenderer {
+  const runId = randomUUID();
+  const logger = pino(
+    {
+      base: { v: EVENT_SCHEMA_VERSION, run: runId },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      messageKey: "message",
+    },
+    pino.destination({ dest: (destination as { fd?: number }).fd ?? 1, sync: true }),
+  );
+  const started = new Map<string, number>();
+  return {
+    runId,
+    onEvent: (event) => {
+      if (event.node !== undefined && !started.has(event.node)) started.set(event.node, Date.now());
+      const durationMs = event.type === "node-done" ? Date.now() - (started.get(event.node) ?? Date.now()) : undefined;
+      const record = { ...event, ...(durationMs !== undefined ? { durationMs } : {}) };
+      if (event.type === "warning") logger.warn(record);
+      else if (event.type === "node-done" && event.outcome === "failed") logger.error(record);
+      else logger.info(record);
+    },
+    summary: (nodes, durationMs) => {
+      const count = (outcome: string) => nodes.filter((n) => n.outcome === outcome).length;
+      logger.info({
+        type: "summary",
+        durationMs,
+        succeeded: count("succeeded"),
+        unchanged: count("unchanged"),
+        failed: count("failed"),
+        skipped: count("skipped"),
+        nodes,
+      });
+    },
+    flush: () => logger.flush(),
+  };
+}
