@@ -10,8 +10,8 @@ import { hive } from "../support/hive-fixtures.js";
 // The documented NDJSON schema (README, "NDJSON events"), as a CI script would rely on it.
 const common = {
   v: z.literal(1),
-  run: z.string().uuid(),
-  time: z.string().datetime(),
+  run: z.uuid(),
+  time: z.iso.datetime(),
   level: z.enum(["info", "warn", "error"]),
 };
 const step = z.enum(["evaluate", "build", "connect", "push", "keys", "activate", "rollback", "reboot"]);
