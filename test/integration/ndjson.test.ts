@@ -104,4 +104,23 @@ describe("hive apply --log-format json", () => {
     });
     expect(events.some((e) => e.type === "step" && e.node === "h1" && e.step === "push")).toBe(true);
   });
+
+  it("writes GitHub Actions groups and an error annotation with --log-format github", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hive-github-"));
+    dirs.push(dir);
+    await writeFile(
+      join(dir, "hive.nix"),
+      `{ meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; }; h1 = { environment.etc.gh.text = "1"; }; h2 = { system.activationScripts.fail = "echo broken >&2; exit 3"; }; }\n`,
+    );
+    const result = await hive(["apply", "--log-format", "github"], {
+      cwd: dir,
+      env: { SSH_CONFIG_FILE: fleet().sshConfigPath, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^::group::h1: succeeded\n[\s\S]*?^::endgroup::$/m);
+    expect(result.stdout).toMatch(/^::group::h2: failed$/m);
+    expect(result.stdout).toMatch(
+      /^::error title=hive%3A h2 failed at activate::node h2: activate: switch-to-configuration switch exited with 3.*%0Abroken/m,
+    );
+  });
 });

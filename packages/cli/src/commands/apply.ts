@@ -21,6 +21,7 @@ import { EXIT } from "../exit-codes.js";
 import { plainRenderer } from "../plain-renderer.js";
 import { LiveRenderer } from "../live-renderer.js";
 import { jsonRenderer } from "../json-renderer.js";
+import { githubRenderer } from "../github-renderer.js";
 import { sshTargetOf } from "../ssh-targets.js";
 
 function summaryLine(s: NodeSummary): string {
@@ -79,9 +80,10 @@ function withApplyOptions<T>(y: Argv<T>) {
     })
     .option("log-format", {
       type: "string",
-      choices: ["auto", "plain", "json"],
+      choices: ["auto", "plain", "json", "github"],
       default: "auto",
-      describe: "auto: a live view on terminals, plain lines elsewhere; json: NDJSON events on stdout",
+      describe:
+        "auto: a live view on terminals, plain lines elsewhere; json: NDJSON events on stdout; github: GitHub Actions groups and annotations",
     })
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "print build logs too" });
 }
@@ -189,7 +191,9 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
     onEvent:
       json?.onEvent ??
       live?.onEvent ??
-      plainRenderer((line) => process.stderr.write(`${line}\n`), { verbose: args.verbose }),
+      (args["log-format"] === "github"
+        ? githubRenderer((line) => process.stdout.write(`${line}\n`))
+        : plainRenderer((line) => process.stderr.write(`${line}\n`), { verbose: args.verbose })),
   });
   let interrupts = 0;
   const onInterrupt = () => {
