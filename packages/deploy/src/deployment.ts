@@ -116,7 +116,7 @@ export class Deployment {
     return build;
   }
 
-  private async phase<T>(queue: PQueue, node: NodeName, work: () => Promise<T>): Promise<T | undefined> {
+  private async phase<T>(queue: PQueue, work: () => Promise<T>): Promise<T | undefined> {
     if (this.stopping) return undefined;
     return queue.add(async () => (this.stopping ? undefined : work()));
   }
@@ -158,7 +158,7 @@ export class Deployment {
         });
         return;
       }
-      const unchanged = await this.phase(this.pushQueue, node.name, async () => {
+      const unchanged = await this.phase(this.pushQueue, async () => {
         this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
         let same = false;
         if (traits.pushes && system !== undefined) {
@@ -177,19 +177,19 @@ export class Deployment {
       if (unchanged === undefined) return this.interrupted(node.name, step);
       if (system !== undefined && traits.activation !== null && !unchanged) {
         step = "activate";
-        const activated = await this.phase(this.activateQueue, node.name, async () => {
+        const activated = await this.phase(this.activateQueue, async () => {
           await activateNode(transport, node.name, system, nodeOptions);
           return true;
         });
         if (activated === undefined) return this.interrupted(node.name, step);
       }
-      const rebooting =
-        this.options.reboot !== undefined && (traits.activation === "switch" || traits.activation === "boot");
-      if (rebooting && system !== undefined && this.options.reboot) {
+      const reboot = traits.activation === "switch" || traits.activation === "boot" ? this.options.reboot : undefined;
+      const rebooting = reboot !== undefined;
+      if (reboot !== undefined && system !== undefined) {
         step = "reboot";
         this.emit({ type: "step", node: node.name, step });
         await rebootAndWait(transport, node.name, system, {
-          timeoutMs: this.options.reboot.timeoutMs,
+          timeoutMs: reboot.timeoutMs,
           ...signal,
           onWaiting: (message) => this.emit({ type: "log", node: node.name, step: "reboot", line: message }),
         });

@@ -43,10 +43,6 @@ export class ExportSplitter {
 
   private cuts: SplitResult = { recordEnds: [], recordPaths: [], end: undefined };
 
-  get finished(): boolean {
-    return this.phase.kind === "done";
-  }
-
   push(chunk: Buffer): SplitResult {
     this.cuts = { recordEnds: [], recordPaths: [], end: undefined };
     let i = 0;

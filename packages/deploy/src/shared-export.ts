@@ -6,7 +6,6 @@ import { ExportSplitter } from "./export-splitter.js";
 interface Request {
   paths: Set<string>;
   out: PassThrough;
-  finished: Promise<void>;
   settle: (error?: Error) => void;
   active: boolean;
 }
@@ -89,7 +88,7 @@ export class SharedExporter {
     const finished = new Promise<void>((resolve, reject) => {
       settle = (error) => (error ? reject(error) : resolve());
     });
-    const request: Request = { paths: new Set(paths.map((p) => p.path)), out, finished, settle, active: true };
+    const request: Request = { paths: new Set(paths.map((p) => p.path)), out, settle, active: true };
     out.on("close", () => {
       request.active = false;
     });
