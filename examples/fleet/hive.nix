@@ -21,9 +21,10 @@
 
   db = { pkgs, ... }: {
     deployment.tags = [ "db" ];
+    # Run on the deploying machine at upload time; a real hive would ask its password store
+    # (e.g. [ "pass" "show" "db/postgres" ]). The key lands in /run/keys, never in the store.
     deployment.keys."postgres-password" = {
-      keyCommand = [ "cat" "/run/secrets/postgres" ];
-      user = "postgres";
+      keyCommand = [ "printf" "%s" "example-only-password" ];
     };
     environment.systemPackages = [ pkgs.postgresql ];
   };
