@@ -1,5 +1,5 @@
 import yargs, { type Argv } from "yargs";
-import { createRequire } from "node:module";
+import { HIVE_VERSION } from "./version.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { applyCommand } from "./commands/apply.js";
 import { evalCommand } from "./commands/eval.js";
@@ -7,9 +7,7 @@ import { execCommand } from "./commands/exec.js";
 import { nixInfoCommand } from "./commands/nix-info.js";
 import { nodesCommand } from "./commands/nodes.js";
 import { replCommand } from "./commands/repl.js";
-
-const require = createRequire(import.meta.url);
-export const HIVE_VERSION: string = (require("../package.json") as { version: string }).version;
+import { statusCommand } from "./commands/status.js";
 
 /** The hive command line. */
 export function buildCli(argv: readonly string[]): Argv {
@@ -25,7 +23,15 @@ export function buildCli(argv: readonly string[]): Argv {
     .demandCommand(1, "name a command")
     .epilogue(EXIT_CODES_HELP)
     .wrap(Math.min(120, process.stdout.columns || 100));
-  for (const command of [applyCommand, nodesCommand, evalCommand, execCommand, replCommand, nixInfoCommand])
+  for (const command of [
+    applyCommand,
+    statusCommand,
+    nodesCommand,
+    evalCommand,
+    execCommand,
+    replCommand,
+    nixInfoCommand,
+  ])
     cli = command(cli);
   return cli;
 }

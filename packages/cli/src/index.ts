@@ -1,1 +1,2 @@
-export { buildCli, HIVE_VERSION } from "./cli.js";
+export { buildCli } from "./cli.js";
+export { HIVE_VERSION } from "./version.js";

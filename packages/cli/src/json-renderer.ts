@@ -21,8 +21,10 @@ export interface JsonRenderer {
  * version, the run id, an ISO timestamp and the event's own fields. Messages never carry secrets:
  * key contents are not in events at all.
  */
-export function jsonRenderer(destination: NodeJS.WritableStream = process.stdout): JsonRenderer {
-  const runId = randomUUID();
+export function jsonRenderer(
+  destination: NodeJS.WritableStream = process.stdout,
+  runId: string = randomUUID(),
+): JsonRenderer {
   const logger = pino(
     {
       base: { v: EVENT_SCHEMA_VERSION, run: runId },

@@ -6,3 +6,15 @@ export { keyContent, uploadKeys, type KeySources } from "./keys.js";
 export { rebootAndWait } from "./reboot.js";
 export { SharedExporter } from "./shared-export.js";
 export { ExportSplitter } from "./export-splitter.js";
+export {
+  appendHistory,
+  readHistory,
+  parseHistory,
+  DeployRecordSchema,
+  HISTORY_FILE,
+  HISTORY_SCHEMA_VERSION,
+  type DeployOrigin,
+  type DeployRecord,
+} from "./history.js";
+export { probeHost, parseHostState, type HostState } from "./host-state.js";
+export { assess, VERDICTS, type NodeStatus, type Verdict } from "./drift.js";

@@ -13,6 +13,7 @@ import { activate, readRemoteLink, SYSTEM_PROFILE } from "./activator.js";
 import { copyClosure } from "./copier.js";
 import { runOn } from "./remote-command.js";
 import type { SharedExporter } from "./shared-export.js";
+import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
 
 export interface NodeDeployOptions {
   goal: Goal;
@@ -24,6 +25,8 @@ export interface NodeDeployOptions {
   signal?: AbortSignal;
   onEvent: (event: DeployEvent) => void;
   exporter?: SharedExporter;
+  /** Recorded in the host's deploy history at each activation. */
+  origin?: DeployOrigin;
 }
 
 export type PushedOutcome = { kind: "pushed" } | { kind: "unchanged" };
@@ -111,20 +114,30 @@ export async function activateNode(
         },
       );
     }
-    const link = await transport.exec(["readlink", SYSTEM_PROFILE], { privileged: true, ...signal });
-    previousGeneration = /^system-(\d+)-link$/.exec(link.stdout.trim())?.[1];
+    previousGeneration = await profileGeneration(transport, signal);
     await runOn(transport, node, "activate", ["nix-env", "--profile", SYSTEM_PROFILE, "--set", system], {
       privileged: true,
       ...signal,
     });
   }
+  const generation = traits.switchesProfile ? await profileGeneration(transport, signal) : undefined;
+  const record = (outcome: DeployRecord["outcome"]) =>
+    recordDeploy(transport, node, options, {
+      system,
+      outcome,
+      ...(generation !== undefined ? { generation: Number(generation) } : {}),
+      ...(previousGeneration !== undefined ? { previousGeneration: Number(previousGeneration) } : {}),
+    });
   const result = await activate(transport, node, system, traits.activation, {
     ...signal,
     onWaiting: (reason) => options.onEvent({ type: "warning", node, message: reason }),
   });
   for (const line of result.log.split("\n"))
     if (line !== "") options.onEvent({ type: "log", node, step: "activate", line });
-  if (result.exitCode === 0) return;
+  if (result.exitCode === 0) {
+    await record("succeeded");
+    return;
+  }
 
   const tail = result.log.trim().split("\n").slice(-10).join("\n");
   let restored = "";
@@ -143,8 +156,40 @@ export async function activateNode(
       restored = "; there was no earlier generation of the system profile to restore";
     }
   }
+  await record(previousGeneration !== undefined && traits.switchesProfile ? "rolled-back" : "failed");
   throw new HiveError(
     "HIVE_ACTIVATION_FAILED",
     `node ${node}: activate: switch-to-configuration ${traits.activation} exited with ${result.exitCode}${restored}:\n${tail}`,
   );
+}
+
+/** The system profile's current generation number on the host, if it has one. */
+async function profileGeneration(transport: Transport, signal: { signal?: AbortSignal }): Promise<string | undefined> {
+  const link = await transport.exec(["readlink", SYSTEM_PROFILE], { privileged: true, ...signal });
+  return /^system-(\d+)-link$/.exec(link.stdout.trim())?.[1];
+}
+
+/** Appends the activation to the host's history; a failure to record is a warning, not a failed deploy. */
+async function recordDeploy(
+  transport: Transport,
+  node: NodeName,
+  options: NodeDeployOptions,
+  result: Pick<DeployRecord, "system" | "outcome" | "generation" | "previousGeneration">,
+): Promise<void> {
+  if (options.origin === undefined) return;
+  try {
+    await appendHistory(transport, {
+      v: 1,
+      time: new Date().toISOString(),
+      ...options.origin,
+      goal: options.goal,
+      ...result,
+    });
+  } catch (error) {
+    options.onEvent({
+      type: "warning",
+      node,
+      message: `could not record the deploy in the host's history: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
 }

@@ -11,6 +11,7 @@ import {
   type NodeFilter,
   type NodeName,
 } from "@hive/core";
+import { dirname } from "node:path";
 import type { NixOptions } from "@hive/nix";
 import { evaluateInChunks, type NodeOutcome } from "./chunked-eval.js";
 import { resolveEvalLimits, type EvalLimits } from "./eval-limits.js";
@@ -69,6 +70,11 @@ export class Hive {
       throw query.globalError(error);
     }
     return new Hive(source, parseHiveInfo(raw), query);
+  }
+
+  /** The directory the hive lives in on this machine; undefined for a remote flake. */
+  get localDirectory(): string | undefined {
+    return this.source.kind === "file" ? dirname(this.source.path) : this.source.dir;
   }
 
   get nodes(): readonly NodeName[] {

@@ -15,3 +15,4 @@ export {
 } from "./eval-limits.js";
 export { evaluateInChunks, type ChunkResult, type NodeOutcome } from "./chunked-eval.js";
 export { ChunkPlanner } from "./chunk-planner.js";
+export { gitState, type GitState } from "./git-state.js";

@@ -9,10 +9,11 @@ import {
   type NodeConfig,
   type NodeName,
 } from "@hive/core";
-import { Deployment, type NodeSummary } from "@hive/deploy";
-import { hostname } from "node:os";
-import { dirname, join } from "node:path";
-import type { Hive, NodeOutcome } from "@hive/eval";
+import { Deployment, type DeployOrigin, type NodeSummary } from "@hive/deploy";
+import { randomUUID } from "node:crypto";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import { gitState, type Hive, type NodeOutcome } from "@hive/eval";
 import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
@@ -23,6 +24,7 @@ import { LiveRenderer } from "../live-renderer.js";
 import { jsonRenderer } from "../json-renderer.js";
 import { githubRenderer } from "../github-renderer.js";
 import { sshTargetOf } from "../ssh-targets.js";
+import { HIVE_VERSION } from "../version.js";
 
 function summaryLine(s: NodeSummary): string {
   switch (s.outcome) {
@@ -107,8 +109,20 @@ type ApplyArgs = Parameters<typeof openHive>[0] & {
 
 /** Where the hive lives on this machine (for .gcroots/); the working directory for remote flakes. */
 function hiveDirectory(hive: Hive): string {
-  if (hive.source.kind === "file") return dirname(hive.source.path);
-  return hive.source.dir ?? process.cwd();
+  return hive.localDirectory ?? process.cwd();
+}
+
+/** Who deploys what from where, for the hosts' deploy history. */
+async function deployOrigin(hive: Hive, run: string): Promise<DeployOrigin> {
+  const dir = hive.localDirectory;
+  const git = dir === undefined ? undefined : await gitState(dir);
+  return {
+    run,
+    user: process.env.SUDO_USER ?? userInfo().username,
+    from: hostname(),
+    hiveVersion: HIVE_VERSION,
+    ...(git !== undefined ? { git } : {}),
+  };
 }
 
 /** apply-local: this machine is the target, as one node of the hive. */
@@ -152,7 +166,8 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   const controller = new AbortController();
   // NDJSON when asked; else one live line per node on a terminal; plain lines for logs, CI and -v.
-  const json = args["log-format"] === "json" ? jsonRenderer() : undefined;
+  const run = randomUUID();
+  const json = args["log-format"] === "json" ? jsonRenderer(process.stdout, run) : undefined;
   const live =
     json === undefined && args["log-format"] === "auto" && process.stderr.isTTY && !args.verbose
       ? new LiveRenderer(process.stderr)
@@ -161,6 +176,7 @@ async function runApply(goal: Goal, args: ApplyArgs, local?: LocalTarget): Promi
   const keyTexts = new Map<NodeName, Promise<Map<string, string>>>();
   const deployment = new Deployment({
     goal,
+    origin: await deployOrigin(hive, run),
     noKeys: !args.keys,
     ...(args["keep-result"] ? { gcRootDir: join(hiveDirectory(hive), ".gcroots") } : {}),
     ...(args.reboot ? { reboot: { timeoutMs: args["reboot-timeout"] * 1000 } } : {}),

@@ -1,10 +1,10 @@
-import Table from "cli-table3";
 import type { Argv } from "yargs";
 import type { NodeConfig, HiveError } from "@hive/core";
 import { action } from "../report.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { printError } from "../report.js";
+import { plainTable } from "../table.js";
 
 type Row = { node: NodeConfig; error?: undefined } | { node?: undefined; name: string; error: HiveError };
 
@@ -30,11 +30,7 @@ function jsonRow(row: Row): unknown {
 }
 
 function table(rows: readonly Row[]): string {
-  const t = new Table({
-    head: ["node", "target", "tags", "build", "keys"],
-    style: { head: [], border: [] },
-    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
-  });
+  const t = plainTable(["node", "target", "tags", "build", "keys"]);
   for (const row of rows) {
     if (row.node === undefined) {
       t.push([row.name, { colSpan: 4, content: "evaluation failed (see below)" }]);

@@ -1,0 +1,125 @@
+import type { Argv } from "yargs";
+import PQueue from "p-queue";
+import { isHiveError, type NodeName, type StorePath } from "@hive/core";
+import { assess, probeHost, type NodeStatus } from "@hive/deploy";
+import { derivationOutputs, invalidPaths } from "@hive/nix";
+import { SshTransportPool } from "@hive/ssh";
+import { action } from "../report.js";
+import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
+import { EXIT } from "../exit-codes.js";
+import { sshTargetOf } from "../ssh-targets.js";
+import { plainTable } from "../table.js";
+import { ago, shortPath } from "../format.js";
+
+type StatusArgs = Parameters<typeof openHive>[0] & {
+  on?: string[] | undefined;
+  "eval-node-limit": string;
+  parallel: number;
+  json: boolean;
+  check: boolean;
+};
+
+function jsonStatus(s: NodeStatus): unknown {
+  return {
+    ...s,
+    ...(s.since ? { since: s.since.toISOString() } : {}),
+    ...(s.switchedAt ? { switchedAt: s.switchedAt.toISOString() } : {}),
+  };
+}
+
+function table(rows: readonly NodeStatus[]): string {
+  const t = plainTable(["node", "verdict", "gen", "switched", "by", "running", "why"]);
+  const now = Date.now();
+  for (const s of rows) {
+    t.push([
+      s.node,
+      s.verdict,
+      s.generation ?? "",
+      s.switchedAt ? ago(s.switchedAt, now) : "",
+      s.switchedBy ?? "",
+      s.current ? shortPath(s.current) : "",
+      `${s.reason ?? ""}${s.since ? ` (since ${ago(s.since, now)})` : ""}`,
+    ]);
+  }
+  return t.toString();
+}
+
+/** Evaluates each node's desired system while probing every host in parallel, then judges each. */
+async function fleetStatus(args: StatusArgs): Promise<NodeStatus[]> {
+  const hive = await openHive(args);
+  const selected = await hive.select(nodeFilterFrom(args));
+  const pool = new SshTransportPool();
+  const queue = new PQueue({ concurrency: args.parallel });
+  const statuses = new Map<NodeName, Promise<NodeStatus>>();
+  const failed = (node: NodeName, verdict: "unreachable" | "unknown", reason: string): NodeStatus => ({
+    node,
+    verdict,
+    reason,
+  });
+  try {
+    await hive.evaluate(
+      selected,
+      (o) => {
+        if (!o.ok) {
+          statuses.set(o.node, Promise.resolve(failed(o.node, "unknown", o.error.message)));
+          return;
+        }
+        const target = sshTargetOf(o.value);
+        if (target === undefined) {
+          statuses.set(o.node, Promise.resolve(failed(o.node, "unknown", "deployment.targetHost is null")));
+          return;
+        }
+        const transport = pool.transportFor(target, o.value.deployment.privilegeEscalationCommand);
+        const desired = derivationOutputs([o.value.drvPath]).then(([out]) => out);
+        const probed = queue.add(async () => probeHost(transport, o.node));
+        statuses.set(
+          o.node,
+          Promise.all([desired, probed]).then(
+            async ([want, state]) => {
+              const installed = state.profile ?? state.current;
+              const known = installed === undefined || (await invalidPaths([installed as StorePath])).size === 0;
+              return assess(o.node, want ?? "", state, known);
+            },
+            (error: unknown) => {
+              if (!isHiveError(error)) throw error;
+              const verdict = error.code.startsWith("HIVE_SSH_") ? "unreachable" : "unknown";
+              return failed(o.node, verdict, error.message);
+            },
+          ),
+        );
+      },
+      { limits: evalLimitsFrom(args, selected.length) },
+    );
+    return await Promise.all(
+      selected.map((n) => statuses.get(n) ?? Promise.resolve(failed(n, "unknown", "not evaluated"))),
+    );
+  } finally {
+    await pool.closeAll();
+  }
+}
+
+export function statusCommand<T>(y: Argv<T>): Argv<T> {
+  return y.command(
+    "status",
+    "Show, per node, what it runs, who switched it and when, and whether it matches the hive",
+    (c) =>
+      withNodeFilter(withHiveOptions(c))
+        .option("json", { type: "boolean", default: false, describe: "print JSON: one object per node" })
+        .option("parallel", { alias: "p", type: "number", default: 50, describe: "hosts asked at once" })
+        .option("check", {
+          type: "boolean",
+          default: false,
+          describe: "exit 1 unless every selected node is up to date (for CI)",
+        })
+        .example("$0 status", "every node's verdict: up-to-date, drifted, unknown-profile, unreachable")
+        .example("$0 status --on @web --json", "web nodes, as JSON for scripts")
+        .example("$0 status --check", "fail a CI job when the fleet has drifted from the hive"),
+    action(async (args) => {
+      const rows = await fleetStatus(args);
+      process.stdout.write(args.json ? `${JSON.stringify(rows.map(jsonStatus), null, 2)}\n` : `${table(rows)}\n`);
+      const assessed = rows.every((r) => r.verdict !== "unreachable" && r.verdict !== "unknown");
+      if (!assessed || (args.check && rows.some((r) => r.verdict !== "up-to-date")))
+        process.exitCode = EXIT.nodesFailed;
+    }),
+  );
+}

@@ -1,0 +1,10 @@
+import Table from "cli-table3";
+
+/** A borderless-ish table for terminals, as every hive command prints them. */
+export function plainTable(head: string[]): Table.Table {
+  return new Table({
+    head,
+    style: { head: [], border: [] },
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+  });
+}

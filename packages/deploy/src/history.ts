@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { GOALS, type Transport } from "@hive/core";
+
+/** Where hive keeps each host's deploy history: one JSON record per line, readable by root only. */
+export const HISTORY_FILE = "/nix/var/hive/history.jsonl";
+export const HISTORY_SCHEMA_VERSION = 1;
+
+export const DeployRecordSchema = z.object({
+  v: z.literal(HISTORY_SCHEMA_VERSION),
+  time: z.string(),
+  /** The run's id (as in the NDJSON events). */
+  run: z.string().optional(),
+  /** Who deployed, and from which machine. */
+  user: z.string(),
+  from: z.string(),
+  goal: z.enum(GOALS),
+  system: z.string(),
+  /** The system profile's generation after the activation (switch, boot). */
+  generation: z.number().int().optional(),
+  /** The generation that was current before. */
+  previousGeneration: z.number().int().optional(),
+  git: z.object({ rev: z.string(), dirty: z.boolean() }).optional(),
+  outcome: z.enum(["succeeded", "failed", "rolled-back"]),
+  hiveVersion: z.string().optional(),
+});
+export type DeployRecord = z.infer<typeof DeployRecordSchema>;
+
+/** What a deploy knows about itself, recorded on every host it activates. */
+export type DeployOrigin = Pick<DeployRecord, "user" | "from" | "run" | "git" | "hiveVersion">;
+
+// Appends stdin to the history file; the file is created root-only and stays so.
+const APPEND = `
+set -e
+umask 077
+mkdir -p "$(dirname "$1")"
+cat >> "$1"
+chmod 0600 "$1"
+`;
+
+/** Appends a record to a host's history. Never carries secrets: records hold paths and names only. */
+export async function appendHistory(
+  transport: Transport,
+  record: DeployRecord,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const result = await transport.exec(["sh", "-c", APPEND, "hive-history", HISTORY_FILE], {
+    privileged: true,
+    stdin: `${JSON.stringify(DeployRecordSchema.parse(record))}\n`,
+    ...options,
+  });
+  if (result.exitCode !== 0) throw new Error(result.stderr.trim() || `exit ${result.exitCode ?? "?"}`);
+}
+
+/** Parses history lines, skipping any that are not hive records (a torn or foreign line). */
+export function parseHistory(text: string): DeployRecord[] {
+  const records: DeployRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const parsed = DeployRecordSchema.safeParse(JSON.parse(line));
+      if (parsed.success) records.push(parsed.data);
+    } catch {
+      // not JSON: skip it
+    }
+  }
+  return records;
+}
+
+/** The last records of a host's history, oldest first. */
+export async function readHistory(
+  transport: Transport,
+  options: { last?: number; signal?: AbortSignal } = {},
+): Promise<DeployRecord[]> {
+  const result = await transport.exec(
+    ["sh", "-c", 'tail -n "$2" "$1" 2>/dev/null || true', "hive-history", HISTORY_FILE, String(options.last ?? 100)],
+    { privileged: true, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  return parseHistory(result.stdout);
+}
