@@ -23,6 +23,7 @@ need /usr/bin/openssl openssl
 need /usr/bin/setpriv util-linux
 need /usr/bin/git git
 need /usr/bin/parallel-ssh pssh # the baseline of the no-op benchmark
+need /usr/bin/tmux tmux # terminal tests see hive as a person would
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq

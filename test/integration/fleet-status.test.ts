@@ -7,6 +7,8 @@ import { useFleet } from "../support/fleet.js";
 import { hive } from "../support/hive-fixtures.js";
 import { nixBuild, nixCopy, ok } from "../support/run.js";
 import { systemExpression } from "../support/systems.js";
+import { hiveBin } from "../support/paths.js";
+import { TmuxSession } from "../support/tmux.js";
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -165,5 +167,67 @@ describe("deploy history, status and drift", () => {
     expect([one?.node, one?.verdict, two?.node, two?.verdict]).toEqual(["s1", "drifted", "s2", "drifted"]);
     expect(one?.reason).toMatch(/boots the desired system but runs another/);
     expect(two?.reason).toMatch(/the hive has changed since .* deployed it/);
+  });
+
+  it("diffs the new systems against what the hosts run, grouped across nodes, and asks before switching with --confirm", async () => {
+    const v1 = "environment.systemPackages = [ pkgs.nginx pkgs.vim ];";
+    const v2 = 'environment.systemPackages = [ (pkgs.mkProgram { pname = "nginx"; version = "1.25.3"; }) pkgs.htop ];';
+    const dir = await writeHive({ s1: v1, s2: v1 });
+    expect((await run(dir, ["apply", "--on", "s1,s2"])).code).toBe(0);
+    const before = await fleet().host("s1").currentSystem();
+    await writeHive({ s1: v2, s2: v2 }, dir);
+
+    const diff = await run(dir, ["diff", "--on", "s1,s2"]);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toMatch(/^2 of 2 nodes change:$/m);
+    expect(diff.stdout).toMatch(
+      /^ {2}s1: 5 package changes, \d+ rebuilt; \d+ paths added, \d+ removed \([+-][\d.]+ K?i?B/m,
+    );
+    expect(diff.stdout).toMatch(/^ {2}2 nodes \(s1, s2\): nginx 1\.24\.0 -> 1\.25\.3$/m);
+    expect(diff.stdout).toMatch(/^ {2}2 nodes \(s1, s2\): \+ htop 3\.2\.2$/m);
+    expect(diff.stdout).toMatch(/^ {2}2 nodes \(s1, s2\): - vim 9\.0\.2048$/m);
+    expect(diff.stdout).toMatch(/^ {2}2 nodes \(s1, s2\): - openssl 3\.0\.12$/m); // nginx 1.24.0 needed it
+    const json = JSON.parse((await run(dir, ["diff", "--on", "s1", "--json"])).stdout) as {
+      nodes: { node: string; kind: string; current: string; diff: { changes: { kind: string; name: string }[] } }[];
+    };
+    expect(json.nodes[0]).toMatchObject({ node: "s1", kind: "change", current: before });
+    expect(json.nodes[0]?.diff.changes.map((c) => `${c.kind} ${c.name}`)).toEqual([
+      "added htop",
+      "upgraded nginx",
+      "removed openssl",
+      "removed vim",
+      "removed zlib",
+    ]);
+    expect(await fleet().host("s1").currentSystem()).toBe(before); // diff changes nothing
+
+    const notty = await run(dir, ["apply", "--on", "s1", "--confirm"]);
+    expect(notty.code).toBe(2);
+    expect(notty.stderr).toMatch(/--confirm asks on a terminal[\s\S]*hint: pass --yes/);
+
+    const termEnv = { ...env(), NIX_PATH: "" };
+    const command = `sh -c 'cd ${dir} && ${process.execPath} ${hiveBin} apply --on s1,s2 --confirm'`;
+    const declined = await TmuxSession.start(command, { env: termEnv });
+    try {
+      await declined.waitFor(/Deploy to 2 node\(s\)\? \[y\/N\]/);
+      expect(await declined.screen()).toMatch(/nginx 1\.24\.0 -> 1\.25\.3/);
+      await declined.send("n", "Enter");
+      expect(await declined.waitFor(/\[exit \d+\]/)).toMatch(/nothing deployed\s+\[exit 1\]/);
+    } finally {
+      await declined.kill();
+    }
+    expect(await fleet().host("s1").currentSystem()).toBe(before);
+
+    const accepted = await TmuxSession.start(command, { env: termEnv });
+    try {
+      await accepted.waitFor(/\[y\/N\]/);
+      await accepted.send("y", "Enter");
+      expect(await accepted.waitFor(/\[exit \d+\]/)).toMatch(/s2: succeeded[\s\S]*\[exit 0\]/);
+    } finally {
+      await accepted.kill();
+    }
+    expect(await fleet().host("s1").currentSystem()).not.toBe(before);
+    const yes = await run(dir, ["apply", "--on", "s1,s2", "--confirm", "--yes"]);
+    expect(yes.code).toBe(0);
+    expect(yes.stdout).toMatch(/^ {2}s1: unchanged$/m);
   });
 });

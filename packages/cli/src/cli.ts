@@ -8,6 +8,7 @@ import { nixInfoCommand } from "./commands/nix-info.js";
 import { nodesCommand } from "./commands/nodes.js";
 import { replCommand } from "./commands/repl.js";
 import { statusCommand } from "./commands/status.js";
+import { diffCommand } from "./commands/diff.js";
 
 /** The hive command line. */
 export function buildCli(argv: readonly string[]): Argv {
@@ -26,6 +27,7 @@ export function buildCli(argv: readonly string[]): Argv {
   for (const command of [
     applyCommand,
     statusCommand,
+    diffCommand,
     nodesCommand,
     evalCommand,
     execCommand,

@@ -18,3 +18,14 @@ export {
 } from "./history.js";
 export { probeHost, parseHostState, type HostState } from "./host-state.js";
 export { assess, VERDICTS, type NodeStatus, type Verdict } from "./drift.js";
+export {
+  compareVersions,
+  describeChange,
+  diffClosures,
+  groupChanges,
+  parseName,
+  type ClosureDiff,
+  type PackageChange,
+  type SizedPath,
+} from "./closure-diff.js";
+export { closureWithSizes } from "./closure-sizes.js";

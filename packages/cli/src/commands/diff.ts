@@ -1,0 +1,39 @@
+import type { Argv } from "yargs";
+import { action } from "../report.js";
+import { withHiveOptions, withNodeFilter } from "../hive-options.js";
+import { runApply } from "./apply-run.js";
+
+export function diffCommand<T>(y: Argv<T>): Argv<T> {
+  return y.command(
+    "diff",
+    "Build the selected nodes and show what deploying them would change on each: packages added, removed, upgraded, and the size",
+    (c) =>
+      withNodeFilter(withHiveOptions(c))
+        .option("json", { type: "boolean", default: false, describe: "print the plan as JSON" })
+        .option("parallel", { alias: "p", type: "number", default: 10, describe: "hosts asked at once" })
+        .option("build-jobs", { type: "number", describe: "local builds at once (default: one per core)" })
+        .option("verbose", { alias: "v", type: "boolean", default: false, describe: "print build logs too" })
+        .example("$0 diff --on @web", "what a switch of the web nodes would change")
+        .example("$0 diff --json | jq '.changes'", "each package change once, with the nodes it touches"),
+    action(async (args) =>
+      runApply(
+        "switch",
+        {
+          ...args,
+          gzip: true,
+          keys: false,
+          "keep-result": false,
+          reboot: false,
+          "reboot-timeout": 0,
+          substitute: true,
+          reactivate: false,
+          "force-replace-unknown-profiles": false,
+          "log-format": "auto",
+          confirm: false,
+          yes: false,
+        },
+        { diff: { json: args.json } },
+      ),
+    ),
+  );
+}
