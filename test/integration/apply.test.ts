@@ -257,15 +257,15 @@ describe("hive apply on a terminal", () => {
 
   it("shows one live line per node, redrawn in place, then the summary", async () => {
     const dir = await writeHive();
-    const command = `cd ${dir} && SSH_CONFIG_FILE=${fleet().sshConfigPath} SSH_AUTH_SOCK= NIX_PATH= NIX_CONFIG='substituters =' ${process.execPath} ${hiveBin} apply --on h1,h2`;
+    const command = `cd ${dir} && SSH_CONFIG_FILE=${fleet().sshConfigPath} SSH_AUTH_SOCK= NIX_PATH= NO_COLOR=1 NIX_CONFIG='substituters =' ${process.execPath} ${hiveBin} apply --on h1,h2`;
     // `script` gives hive a pseudo-terminal, as a person's shell would.
     const { ok } = await import("../support/run.js");
     const screen = await ok("script", ["-qec", command, "/dev/null"]);
     const ESC = "\u001b";
-    expect(screen).toContain(`${ESC}[2A`); // moved back up over its two lines to redraw them
+    expect(screen).toContain(`${ESC}[3A`); // moved back up over its header and two lines to redraw them
     const lines = screen.split(`\r${ESC}[2K`);
-    expect(lines.some((l) => /^ {2}h1\s+\d+\.\ds {2}succeeded/.test(l))).toBe(true);
-    expect(lines.some((l) => /^ {2}h2\s+\d+\.\ds {2}succeeded/.test(l))).toBe(true);
+    expect(lines.some((l) => /^✓ h1\s+\d+\.\ds {2}succeeded/.test(l))).toBe(true);
+    expect(lines.some((l) => /^✓ h2\s+\d+\.\ds {2}succeeded/.test(l))).toBe(true);
     expect(screen).toMatch(/^h1: succeeded \(/m);
     expect(screen).not.toMatch(/h1 \| build/); // no plain lines on a terminal
   });

@@ -50,6 +50,12 @@ export function withApplyOptions<T>(y: Argv<T>) {
       describe:
         "auto: a live view on terminals, plain lines elsewhere; json: NDJSON events on stdout; github: GitHub Actions groups and annotations",
     })
+    .option("color", {
+      type: "string",
+      choices: ["auto", "always", "never"] as const,
+      default: "auto" as const,
+      describe: "colour on terminals; auto honours NO_COLOR and FORCE_COLOR",
+    })
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "print build logs too" })
     .option("confirm", {
       type: "boolean",
@@ -81,4 +87,5 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   "log-format": string;
   confirm: boolean;
   yes: boolean;
+  color: "auto" | "always" | "never";
 };

@@ -19,6 +19,7 @@ import { evalLimitsFrom, nodeFilterFrom, openHive } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { plainRenderer } from "../plain-renderer.js";
 import { LiveRenderer } from "../live-renderer.js";
+import { colours, useColour } from "../colour.js";
 import { jsonRenderer } from "../json-renderer.js";
 import { githubRenderer } from "../github-renderer.js";
 import { sshTargetOf } from "../ssh-targets.js";
@@ -37,6 +38,17 @@ function summaryLine(s: NodeSummary): string {
     case "failed":
       return `${s.node}: failed at ${s.step ?? "?"}: ${(s.message ?? "").replace(/\n/g, "\n    ")}`;
   }
+}
+
+/** Summary lines, with the outcome coloured where stdout takes colour. */
+function summaryPainter(args: ApplyArgs): (s: NodeSummary) => string {
+  const c = colours(useColour(args.color, process.stdout));
+  const paint = { succeeded: c.green, unchanged: c.dim, skipped: c.yellow, failed: c.red };
+  return (s) => {
+    const line = summaryLine(s);
+    const at = s.node.length + 2;
+    return `${line.slice(0, at)}${paint[s.outcome](line.slice(at, at + s.outcome.length))}${line.slice(at + s.outcome.length)}`;
+  };
 }
 
 /** Where the hive lives on this machine (for .gcroots/); the working directory for remote flakes. */
@@ -93,11 +105,17 @@ export interface ApplyMode {
 }
 
 /** Where deploy events go for one stage: NDJSON, a live view, GitHub groups or plain lines. */
-function stageRenderer(args: ApplyArgs, json: ReturnType<typeof jsonRenderer> | undefined) {
+function stageRenderer(
+  args: ApplyArgs,
+  json: ReturnType<typeof jsonRenderer> | undefined,
+  title: string,
+  nodes: readonly NodeName[],
+) {
   const live =
     json === undefined && args["log-format"] === "auto" && process.stderr.isTTY && !args.verbose
-      ? new LiveRenderer(process.stderr)
+      ? new LiveRenderer(process.stderr, { title, colour: useColour(args.color, process.stderr) })
       : undefined;
+  live?.expect(nodes);
   const onEvent: (event: DeployEvent) => void =
     json?.onEvent ??
     live?.onEvent ??
@@ -208,7 +226,7 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   };
   let current: Deployment | undefined;
   const stage = async (stageGoal: Goal, feed: (d: Deployment) => Promise<void> | void) => {
-    const renderer = stageRenderer(args, json);
+    const renderer = stageRenderer(args, json, `${mode.local ? "apply-local" : "apply"} ${stageGoal}`, selected);
     current = new Deployment({ ...options, goal: stageGoal, onEvent: renderer.onEvent });
     await feed(current);
     const summaries = await current.finish();
@@ -299,7 +317,7 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
       );
       json.flush();
     } else {
-      process.stdout.write(`\n${summaries.map(summaryLine).join("\n")}\n`);
+      process.stdout.write(`\n${summaries.map(summaryPainter(args)).join("\n")}\n`);
     }
     if (summaries.some((s) => s.outcome === "failed")) process.exitCode = EXIT.nodesFailed;
     if (interrupts > 0) process.exitCode = EXIT.interrupted;

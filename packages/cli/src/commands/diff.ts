@@ -29,6 +29,7 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
           reactivate: false,
           "force-replace-unknown-profiles": false,
           "log-format": "auto",
+          color: "auto",
           confirm: false,
           yes: false,
         },
