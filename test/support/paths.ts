@@ -4,3 +4,4 @@ import { fileURLToPath } from "node:url";
 export const hiveBin = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
 export const testbedBin = fileURLToPath(new URL("../../packages/testbed/dist/cli.js", import.meta.url));
 export const testbedModule = fileURLToPath(new URL("../../packages/testbed/dist/index.js", import.meta.url));
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));

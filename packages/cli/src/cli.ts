@@ -9,6 +9,9 @@ import { nodesCommand } from "./commands/nodes.js";
 import { replCommand } from "./commands/repl.js";
 import { statusCommand } from "./commands/status.js";
 import { diffCommand } from "./commands/diff.js";
+import { errorsCommand } from "./commands/errors.js";
+import { completionCommand } from "./commands/completion.js";
+import { completion } from "./completion.js";
 
 /** The hive command line. */
 export function buildCli(argv: readonly string[]): Argv {
@@ -17,6 +20,7 @@ export function buildCli(argv: readonly string[]): Argv {
     .parserConfiguration({ "populate--": true })
     .usage("$0 <command> [options]\n\nDeploy NixOS configurations from a Colmena-style hive to a fleet of machines.")
     .version(HIVE_VERSION)
+    .completion("yargs-completion", false, completion)
     .help()
     .alias("h", "help")
     .strict()
@@ -33,6 +37,8 @@ export function buildCli(argv: readonly string[]): Argv {
     execCommand,
     replCommand,
     nixInfoCommand,
+    errorsCommand,
+    completionCommand,
   ])
     cli = command(cli);
   return cli;

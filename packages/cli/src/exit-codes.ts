@@ -1,9 +1,7 @@
-import type { HiveErrorCode } from "@hive/core";
-
 /** hive's exit codes (documented in the README and `hive --help`). */
 export const EXIT = {
   ok: 0,
-  /** Some nodes failed; the others were done. */
+  /** Some nodes failed (or a --confirm plan was declined); the others were done. */
   nodesFailed: 1,
   /** The command line was wrong: unknown command or option, bad value, unknown node or tag. */
   usage: 2,
@@ -13,12 +11,4 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-const USAGE_CODES: ReadonlySet<HiveErrorCode> = new Set(["HIVE_USAGE", "HIVE_UNKNOWN_NODE", "HIVE_NO_NODES_SELECTED"]);
-
-export function exitCodeFor(code: HiveErrorCode): number {
-  if (USAGE_CODES.has(code)) return EXIT.usage;
-  if (code === "HIVE_NODE_EVAL_FAILED" || code === "HIVE_BUILD_FAILED") return EXIT.nodesFailed;
-  return EXIT.hive;
-}
-
-export const EXIT_CODES_HELP = `Exit codes: ${EXIT.ok} success, ${EXIT.nodesFailed} some nodes failed, ${EXIT.usage} usage error (incl. unknown nodes), ${EXIT.hive} hive or Nix error, ${EXIT.interrupted} interrupted.`;
+export const EXIT_CODES_HELP = `Exit codes: ${EXIT.ok} success, ${EXIT.nodesFailed} some nodes failed, ${EXIT.usage} usage error (incl. unknown nodes), ${EXIT.hive} hive or Nix error, ${EXIT.interrupted} interrupted. Error codes and hints: hive errors.`;

@@ -1,5 +1,6 @@
 import { isHiveError } from "@hive/core";
-import { EXIT, exitCodeFor } from "./exit-codes.js";
+import { EXIT } from "./exit-codes.js";
+import { ERROR_TABLE } from "./error-table.js";
 
 export function printError(message: string, hint?: string): void {
   process.stderr.write(`hive: error: ${message.replace(/\n/g, "\n  ")}\n${hint ? `  hint: ${hint}\n` : ""}`);
@@ -12,8 +13,9 @@ export function printWarning(message: string): void {
 /** Reports a failure the way every command does, and sets the exit code. Programmer bugs rethrow. */
 export function reportFailure(error: unknown): void {
   if (isHiveError(error)) {
-    printError(error.message, error.hint);
-    process.exitCode = exitCodeFor(error.code);
+    const entry = ERROR_TABLE[error.code];
+    printError(error.message, error.hint ?? entry.hint);
+    process.exitCode = entry.exit;
     return;
   }
   if (error instanceof Error && error.name === "AbortError") {
@@ -24,7 +26,7 @@ export function reportFailure(error: unknown): void {
 }
 
 /** Wraps a command handler: failures are reported, never thrown at yargs. */
-export function action<A>(handler: (args: A) => Promise<void>): (args: A) => Promise<void> {
+export function action<A>(handler: (args: A) => Promise<void> | void): (args: A) => Promise<void> {
   return async (args) => {
     try {
       await handler(args);

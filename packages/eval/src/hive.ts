@@ -89,6 +89,15 @@ export class Hive {
         filter,
         this.nodes.map((name) => ({ name })),
       );
+    const tags = await this.tags(options);
+    return selectNodes(
+      filter,
+      this.nodes.map((name) => ({ name, tags: tags.get(name) ?? [] })),
+    );
+  }
+
+  /** Every node's deployment.tags. */
+  async tags(options: ChunkOptions = {}): Promise<Map<NodeName, string[]>> {
     const tags = new Map<NodeName, string[]>();
     const failed: HiveError[] = [];
     await this.chunked(
@@ -109,10 +118,7 @@ export class Hive {
         hint: "select nodes by name to deploy the others, or fix the node",
       });
     }
-    return selectNodes(
-      filter,
-      this.nodes.map((name) => ({ name, tags: tags.get(name) ?? [] })),
-    );
+    return tags;
   }
 
   /** Deployment configuration of nodes, each reported when its chunk is evaluated. */

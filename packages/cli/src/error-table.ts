@@ -1,0 +1,128 @@
+import type { HiveErrorCode } from "@hive/core";
+import { EXIT } from "./exit-codes.js";
+
+export interface ErrorEntry {
+  /** The exit code hive ends with when this error stops a command. */
+  exit: number;
+  meaning: string;
+  /** What to do about it, when the error itself does not say more. */
+  hint: string;
+}
+
+/**
+ * Every error code hive reports, with its exit code and a hint: the one place they are written
+ * (printed by `hive errors`, checked against the README by a test).
+ */
+export const ERROR_TABLE: Record<HiveErrorCode, ErrorEntry> = {
+  HIVE_USAGE: {
+    exit: EXIT.usage,
+    meaning: "the command line is wrong: unknown command or option, bad value",
+    hint: "see hive COMMAND --help",
+  },
+  HIVE_INVALID_NODE_NAME: {
+    exit: EXIT.hive,
+    meaning: "a node name cannot be a host or file name",
+    hint: "use letters, digits, '-', '_' and '.', starting with a letter or digit",
+  },
+  HIVE_INVALID_STORE_PATH: {
+    exit: EXIT.hive,
+    meaning: "Nix or the hive gave something that is not a store path",
+    hint: "check the hive's system.build.toplevel; run with --show-trace",
+  },
+  HIVE_UNKNOWN_NODE: {
+    exit: EXIT.usage,
+    meaning: "--on names a node or @tag the hive does not have",
+    hint: "hive nodes lists the nodes and their tags",
+  },
+  HIVE_NO_NODES_SELECTED: {
+    exit: EXIT.usage,
+    meaning: "the selection is empty, or would deploy every node where meta.allowApplyAll = false",
+    hint: "name the nodes with --on",
+  },
+  HIVE_HIVE_NOT_FOUND: {
+    exit: EXIT.hive,
+    meaning: "no flake.nix or hive.nix where hive looked",
+    hint: "run hive from the hive's directory, or name it with -f",
+  },
+  HIVE_NIX_MISSING: {
+    exit: EXIT.hive,
+    meaning: "Nix is not installed or not on PATH",
+    hint: "install Nix (Debian: apt install nix-bin)",
+  },
+  HIVE_NIX_FAILED: { exit: EXIT.hive, meaning: "a Nix command failed", hint: "the message has Nix's own error" },
+  HIVE_EVAL_FAILED: {
+    exit: EXIT.hive,
+    meaning: "the hive as a whole does not evaluate (syntax, meta, nixpkgs)",
+    hint: "run with --show-trace for Nix's full trace",
+  },
+  HIVE_NODE_EVAL_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "one node's configuration does not evaluate; the others go on",
+    hint: "run with --show-trace; hive eval -E '{ nodes, ... }: ...' explores a node",
+  },
+  HIVE_EVAL_INVALID: {
+    exit: EXIT.hive,
+    meaning: "the hive evaluates to something that is not a hive (wrong types in deployment.*)",
+    hint: "the message names the option; compare with Colmena's deployment options",
+  },
+  HIVE_BUILD_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "a node's system did not build; nodes that need the same derivation fail with it",
+    hint: "nix log DRV shows the whole build log",
+  },
+  HIVE_SSH_HOST_KEY_MISMATCH: {
+    exit: EXIT.nodesFailed,
+    meaning: "the host's key differs from the one in known_hosts",
+    hint: "if the host was reinstalled, remove its old key: ssh-keygen -R HOST",
+  },
+  HIVE_SSH_HOST_KEY_UNKNOWN: {
+    exit: EXIT.nodesFailed,
+    meaning: "the host's key is not known and StrictHostKeyChecking forbids adding it",
+    hint: "ssh to it once to check and accept its key, or set StrictHostKeyChecking accept-new",
+  },
+  HIVE_SSH_CONFIG: {
+    exit: EXIT.nodesFailed,
+    meaning: "ssh_config or deployment.sshOptions cannot be used",
+    hint: "ssh -G HOST shows what OpenSSH makes of it",
+  },
+  HIVE_SSH_CONNECT_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "the host cannot be reached over SSH",
+    hint: "check deployment.targetHost/targetPort and that sshd runs: ssh -v HOST",
+  },
+  HIVE_SSH_AUTH_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "the host refused every key hive offered",
+    hint: "load the key into ssh-agent or set IdentityFile for the host in ~/.ssh/config",
+  },
+  HIVE_SSH_DISCONNECTED: {
+    exit: EXIT.nodesFailed,
+    meaning: "the connection dropped during a step",
+    hint: "run again: pushes resume from what the host already has",
+  },
+  HIVE_PRIVILEGE_ESCALATION_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "sudo (deployment.privilegeEscalationCommand) did not let the target user act as root",
+    hint: "give the user NOPASSWD sudo, or deploy as root (deployment.targetUser)",
+  },
+  HIVE_REMOTE_COMMAND_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "a command on the host failed",
+    hint: "the message has its output; hive exec --on NODE -- CMD runs commands there",
+  },
+  HIVE_ACTIVATION_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "switch-to-configuration failed; the previous generation was restored",
+    hint: "the message ends with the activation's output",
+  },
+  HIVE_UNKNOWN_PROFILE: {
+    exit: EXIT.nodesFailed,
+    meaning: "the host's system profile was not deployed from here; hive will not replace it unasked",
+    hint: "hive status shows what it runs; deployment.replaceUnknownProfiles or --force-replace-unknown-profiles",
+  },
+  HIVE_KEY_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "a deployment.keys entry could not be read or uploaded",
+    hint: "check its keyFile or keyCommand on this machine, and its user and group on the host",
+  },
+};
