@@ -32,4 +32,25 @@ describe("the hive executable", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
   });
+
+  it("gives every command examples in its --help", async () => {
+    const help = await run(process.execPath, [hiveBin, "--help"]);
+    const commands = [...help.stdout.matchAll(/^ {2}hive ([a-z-]+)/gm)].map((m) => m[1] ?? "");
+    expect(commands).toEqual(expect.arrayContaining(["apply", "status", "diff", "errors", "completion"]));
+    for (const command of commands) {
+      const own = await run(process.execPath, [hiveBin, command, "--help"]);
+      expect(own.stdout, command).toMatch(/^Examples:$/m);
+    }
+  });
+
+  it("documents every error code in the README, with its exit code", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const errors = JSON.parse((await run(process.execPath, [hiveBin, "errors", "--json"])).stdout) as {
+      code: string;
+      exit: number;
+    }[];
+    expect(errors.length).toBeGreaterThan(20);
+    for (const { code, exit } of errors)
+      expect(readme).toMatch(new RegExp(`^\\| \`${code}\`\\s+\\| ${exit}\\s+\\|`, "m"));
+  });
 });

@@ -22,7 +22,7 @@ export const ERROR_TABLE: Record<HiveErrorCode, ErrorEntry> = {
   HIVE_INVALID_NODE_NAME: {
     exit: EXIT.hive,
     meaning: "a node name cannot be a host or file name",
-    hint: "use letters, digits, '-', '_' and '.', starting with a letter or digit",
+    hint: "letters, digits, '_', '-' and '.', not starting with '-' or '.'",
   },
   HIVE_INVALID_STORE_PATH: {
     exit: EXIT.hive,

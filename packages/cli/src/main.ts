@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { buildCli } from "./cli.js";
 
+// `hive ... | head`: a reader that goes away early ends hive quietly, as it does other Unix tools.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 await buildCli(process.argv.slice(2))
   // yargs calls this for usage problems (unknown options, failed checks). A command's own
   // failure is not a usage error: it propagates.

@@ -13,13 +13,21 @@ export function applyCommand<T>(y: Argv<T>): Argv<T> {
         withApplyOptions(c)
           .positional("goal", { type: "string", default: "switch", choices: GOALS, describe: "what to do" })
           .example("$0 apply --on @web", "switch every web node")
-          .example("$0 apply boot --on 'db-*' -p 2", "make db nodes boot the new system, two at a time"),
+          .example("$0 apply boot --on 'db-*' -p 2", "make db nodes boot the new system, two at a time")
+          .example("$0 apply --on @web --confirm", "build, show what changes on each node, ask, then switch")
+          .example(
+            "$0 apply --on @web --log-format json | jq -c 'select(.type == \"node-done\")'",
+            "NDJSON events for CI",
+          ),
       action(async (args) => runApply(parseGoal(args.goal), args)),
     )
     .command(
       "build",
       "Build the selected nodes' systems (apply build)",
-      (c) => withApplyOptions(c),
+      (c) =>
+        withApplyOptions(c)
+          .example("$0 build --on @web", "build the web nodes' systems here")
+          .example("$0 build --keep-result", "build every node and keep each system as a GC root in .gcroots/"),
       action(async (args) => runApply("build", args)),
     )
     .command(
@@ -47,7 +55,8 @@ export function applyCommand<T>(y: Argv<T>): Argv<T> {
     .command(
       "upload-keys",
       "Upload deployment.keys to the selected nodes, all of them whatever their uploadAt (apply upload-keys)",
-      (c) => withApplyOptions(c),
+      (c) =>
+        withApplyOptions(c).example("$0 upload-keys --on db", "put db's keys in place again (e.g. after rotating one)"),
       action(async (args) => runApply("upload-keys", args)),
     );
 }

@@ -7,7 +7,10 @@ export function nixInfoCommand<T>(y: Argv<T>): Argv<T> {
   return y.command(
     "nix-info",
     "Show the local Nix: version, system, builders, and what hive needs that is missing",
-    (c) => c.option("json", { type: "boolean", default: false, describe: "print JSON" }),
+    (c) =>
+      c
+        .option("json", { type: "boolean", default: false, describe: "print JSON" })
+        .example("$0 nix-info", "check this machine before a first deploy"),
     action(async (args) => {
       const info = await readNixInfo();
       if (args.json) {
