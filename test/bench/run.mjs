@@ -3,8 +3,9 @@ import { applyBench } from "./apply-bench.mjs";
 import { evalBench } from "./eval-bench.mjs";
 import { noopBench } from "./noop-bench.mjs";
 import { wanBench } from "./wan-bench.mjs";
+import { statusBench } from "./status-bench.mjs";
 
-const benches = { eval: evalBench, apply: applyBench, noop: noopBench, wan: wanBench };
+const benches = { eval: evalBench, apply: applyBench, noop: noopBench, wan: wanBench, status: statusBench };
 const only = process.argv.slice(2);
 let missed = 0;
 for (const [key, bench] of Object.entries(benches)) {

@@ -192,10 +192,15 @@ in
   # Per node, only what selecting by tag needs.
   tags = names: listToAttrs (map (name: { inherit name; value = (hive.deployment name).tags; }) (checkNames names));
   nodes = names: listToAttrs (map (name: { inherit name; value = deploymentJson name; }) (checkNames names));
-  # Deployment config and the system's derivation, together for each node.
+  # Deployment config, the system's derivation and its output path, together for each node.
   eval = names: listToAttrs (map (name: {
     inherit name;
-    value = { deployment = deploymentJson name; drvPath = (hive.toplevel name).drvPath; };
+    value = let toplevel = hive.toplevel name; in {
+      deployment = deploymentJson name;
+      inherit (toplevel) drvPath;
+      # Not "outPath": toJSON would turn the whole record into that string.
+      system = toplevel.outPath;
+    };
   }) (checkNames names));
   # The contents of a node's text keys: asked for only when they are uploaded, never printed.
   keyTexts = name: lib.mapAttrs (_: k: k.text) (lib.filterAttrs (_: k: k.text != null) (hive.deployment (head (checkNames [ name ]))).keys);

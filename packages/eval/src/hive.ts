@@ -3,6 +3,7 @@ import {
   parseDeployment,
   parseDrvPath,
   parseHiveInfo,
+  parseStorePath,
   selectNodes,
   type Deployment,
   type DrvPath,
@@ -10,6 +11,7 @@ import {
   type NodeConfig,
   type NodeFilter,
   type NodeName,
+  type StorePath,
 } from "@hive/core";
 import { dirname } from "node:path";
 import type { NixOptions } from "@hive/nix";
@@ -31,6 +33,8 @@ export interface OpenHiveOptions {
 
 export interface EvaluatedNode extends NodeConfig {
   drvPath: DrvPath;
+  /** The system the derivation builds (known without building it). */
+  outPath: StorePath;
 }
 
 export interface ChunkOptions {
@@ -148,8 +152,14 @@ export class Hive {
       (node, raw) => {
         const record = asRecord(raw, `node ${node}`);
         const deployment: Deployment = parseDeployment(node, record["deployment"]);
-        if (typeof record["drvPath"] !== "string") throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: no drvPath`);
-        return { name: node, deployment, drvPath: parseDrvPath(record["drvPath"]) };
+        if (typeof record["drvPath"] !== "string" || typeof record["system"] !== "string")
+          throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: its system has no drvPath or out path`);
+        return {
+          name: node,
+          deployment,
+          drvPath: parseDrvPath(record["drvPath"]),
+          outPath: parseStorePath(record["system"]),
+        };
       },
       onOutcome,
       options,

@@ -10,13 +10,5 @@ export {
 } from "./nix-command.js";
 export { summarizeNixError } from "./nix-error.js";
 export { readNixInfo, type NixInfo } from "./nix-info.js";
-export {
-  addGcRoot,
-  closureOf,
-  derivationOutputs,
-  exportPaths,
-  invalidPaths,
-  realiseDerivation,
-  type PathInfo,
-} from "./store.js";
+export { addGcRoot, closureOf, exportPaths, invalidPaths, realiseDerivation, type PathInfo } from "./store.js";
 export { LocalTransport } from "./local-transport.js";

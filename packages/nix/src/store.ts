@@ -115,16 +115,3 @@ export async function invalidPaths(
 export async function addGcRoot(path: StorePath, link: string, options: { signal?: AbortSignal } = {}): Promise<void> {
   await runNix("nix-store", ["--realise", "--add-root", link, "--indirect", path], options);
 }
-
-/** The output paths of derivations in this machine's store (without building them), in order. */
-export async function derivationOutputs(
-  drvs: readonly DrvPath[],
-  options: { signal?: AbortSignal } = {},
-): Promise<StorePath[]> {
-  if (drvs.length === 0) return [];
-  const { stdout } = await runNix("nix-store", ["--query", "--outputs", ...drvs], options);
-  return stdout
-    .split("\n")
-    .filter((l) => l !== "")
-    .map(parseStorePath);
-}

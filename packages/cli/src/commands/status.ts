@@ -2,7 +2,7 @@ import type { Argv } from "yargs";
 import PQueue from "p-queue";
 import { isHiveError, type NodeName, type StorePath } from "@hive/core";
 import { assess, probeHost, type NodeStatus } from "@hive/deploy";
-import { derivationOutputs, invalidPaths } from "@hive/nix";
+import { invalidPaths } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
@@ -70,22 +70,27 @@ async function fleetStatus(args: StatusArgs): Promise<NodeStatus[]> {
           return;
         }
         const transport = pool.transportFor(target, o.value.deployment.privilegeEscalationCommand);
-        const desired = derivationOutputs([o.value.drvPath]).then(([out]) => out);
-        const probed = queue.add(async () => probeHost(transport, o.node));
+        const want = o.value.outPath;
         statuses.set(
           o.node,
-          Promise.all([desired, probed]).then(
-            async ([want, state]) => {
-              const installed = state.profile ?? state.current;
-              const known = installed === undefined || (await invalidPaths([installed as StorePath])).size === 0;
-              return assess(o.node, want ?? "", state, known);
-            },
-            (error: unknown) => {
-              if (!isHiveError(error)) throw error;
-              const verdict = error.code.startsWith("HIVE_SSH_") ? "unreachable" : "unknown";
-              return failed(o.node, verdict, error.message);
-            },
-          ),
+          queue
+            .add(async () => probeHost(transport, o.node))
+            .then(
+              async (state) => {
+                // Only a profile that is not the desired one, and not in the host's history, needs
+                // a look in this machine's store (as apply's unknown-profile check does).
+                const installed = state.profile ?? state.current;
+                const check =
+                  installed !== undefined && installed !== want && !state.history.some((r) => r.system === installed);
+                const known = !check || (await invalidPaths([installed as StorePath])).size === 0;
+                return assess(o.node, want, state, known);
+              },
+              (error: unknown) => {
+                if (!isHiveError(error)) throw error;
+                const verdict = error.code.startsWith("HIVE_SSH_") ? "unreachable" : "unknown";
+                return failed(o.node, verdict, error.message);
+              },
+            ),
         );
       },
       { limits: evalLimitsFrom(args, selected.length) },
