@@ -17,8 +17,9 @@ export class TmuxSession {
     command: string,
     options: { width?: number; height?: number; env?: Record<string, string> } = {},
   ): Promise<TmuxSession> {
-    const socket = `hive-test-${process.pid}`;
-    const name = `s${++sessions}`;
+    // A server per session: a server whose last session was just killed may still be exiting.
+    const socket = `hive-test-${process.pid}-${++sessions}`;
+    const name = "hive";
     const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
     // The pane stays after the command ends, showing its exit status.
     const shell = `env ${env.join(" ")} ${command}; echo "[exit $?]"; sleep 3600`;
@@ -66,6 +67,6 @@ export class TmuxSession {
   }
 
   async kill(): Promise<void> {
-    await run("tmux", ["-L", this.socket, "kill-session", "-t", this.name]);
+    await run("tmux", ["-L", this.socket, "kill-server"]);
   }
 }
