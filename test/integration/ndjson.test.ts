@@ -29,6 +29,16 @@ const event = z.discriminatedUnion("type", [
     })
     .strict(),
   z.object({ ...common, type: z.literal("log"), node: z.string(), step, line: z.string() }).strict(),
+  z
+    .object({
+      ...common,
+      type: z.literal("build-progress"),
+      node: z.string(),
+      done: z.number().int().nonnegative(),
+      total: z.number().int().nonnegative(),
+      building: z.array(z.string()),
+    })
+    .strict(),
   z.object({ ...common, type: z.literal("warning"), node: z.string().optional(), message: z.string() }).strict(),
   z
     .object({

@@ -14,7 +14,8 @@ export interface Machine {
   publicHostKey: string | undefined;
 }
 
-const list = (field: string | undefined) => (field === undefined || field === "-" ? [] : field.split(",").filter(Boolean));
+const list = (field: string | undefined) =>
+  field === undefined || field === "-" ? [] : field.split(",").filter(Boolean);
 const value = (field: string | undefined) => (field === undefined || field === "-" ? undefined : field);
 
 function positive(field: string | undefined, fallback: number, what: string, line: string): number {
@@ -74,7 +75,8 @@ export async function loadMachines(
   try {
     return parseMachines(text, localSystem);
   } catch (error) {
-    if (error instanceof HiveError) throw new HiveError(error.code, `${from}: ${error.message}`, { hint: error.hint ?? "" });
+    if (error instanceof HiveError)
+      throw new HiveError(error.code, `${from}: ${error.message}`, { hint: error.hint ?? "" });
     throw error;
   }
 }

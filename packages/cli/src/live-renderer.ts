@@ -116,15 +116,26 @@ export class LiveRenderer {
     if (row.step === undefined) return [["waiting", c.dim]];
     if (row.progress) {
       const { bytes: done, totalBytes } = row.progress;
-      const filled = Math.min(BAR, Math.round((done / totalBytes) * BAR));
+      return [[`${row.step} `], ...this.bar(done / totalBytes), [` ${bytes(done)} / ${bytes(totalBytes)}`]];
+    }
+    if (row.step === "build" && row.build && row.build.total > 0) {
+      const { done, total, building } = row.build;
       return [
-        [`${row.step} `],
-        ["█".repeat(filled), c.cyan],
-        ["░".repeat(BAR - filled), c.dim],
-        [` ${bytes(done)} / ${bytes(totalBytes)}`],
+        ["build "],
+        ...this.bar(done / total),
+        [` ${done}/${total} drvs`],
+        [building.length > 0 ? `  ${building.join(", ")}` : "", c.dim],
       ];
     }
     return [[`${row.step}${row.detail ? ` ${row.detail}` : ""}`]];
+  }
+
+  private bar(fraction: number): Piece[] {
+    const filled = Math.min(BAR, Math.round(fraction * BAR));
+    return [
+      ["█".repeat(filled), this.c.cyan],
+      ["░".repeat(BAR - filled), this.c.dim],
+    ];
   }
 
   private line(row: NodeRow, nameWidth: number, width: number, spin: string): string {

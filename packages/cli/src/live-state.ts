@@ -6,6 +6,8 @@ export interface NodeRow {
   step: string | undefined;
   detail: string | undefined;
   progress: { bytes: number; totalBytes: number } | undefined;
+  /** Derivations built of those the node needs, and what builds now. */
+  build: { done: number; total: number; building: string[] } | undefined;
   outcome: NodeOutcomeKind | undefined;
   startedAt: number | undefined;
   finishedAt: number | undefined;
@@ -38,6 +40,7 @@ export class LiveState {
         step: undefined,
         detail: undefined,
         progress: undefined,
+        build: undefined,
         outcome: undefined,
         startedAt: undefined,
         finishedAt: undefined,
@@ -71,6 +74,10 @@ export class LiveState {
         row.outcome = event.outcome;
         row.finishedAt = now;
         if (event.step !== undefined) row.step = event.step;
+        break;
+      case "build-progress":
+        row.step = "build";
+        row.build = { done: event.done, total: event.total, building: event.building };
         break;
       case "warning":
         break;

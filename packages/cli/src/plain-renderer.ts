@@ -6,6 +6,7 @@ export function plainRenderer(
   { verbose }: { verbose: boolean },
 ): (event: DeployEvent) => void {
   const lastPercent = new Map<string, number>();
+  const lastBuild = new Map<string, string>();
   return (event) => {
     switch (event.type) {
       case "step":
@@ -17,6 +18,16 @@ export function plainRenderer(
         if (percent === lastPercent.get(event.node) || percent === 0) return;
         lastPercent.set(event.node, percent);
         write(`${event.node} | ${event.step}: ${percent}% of ${(event.totalBytes / 1024 / 1024).toFixed(1)} MiB`);
+        return;
+      }
+      case "build-progress": {
+        // A line when a derivation starts or finishes building.
+        const state = `${event.done} ${event.building.join(",")}`;
+        if (event.total === 0 || lastBuild.get(event.node) === state) return;
+        lastBuild.set(event.node, state);
+        write(
+          `${event.node} | build: ${event.done} of ${event.total} derivations built${event.building.length > 0 ? ` (building ${event.building.join(", ")})` : ""}`,
+        );
         return;
       }
       case "log":

@@ -9,6 +9,8 @@ export type DeployEvent =
   | { type: "step"; node: NodeName; step: DeployStep; detail?: string }
   | { type: "progress"; node: NodeName; step: DeployStep; bytes: number; totalBytes?: number }
   | { type: "log"; node: NodeName; step: DeployStep; line: string }
+  /** Derivations of the node's system built so far, of those it needs built, and what builds now. */
+  | { type: "build-progress"; node: NodeName; done: number; total: number; building: string[] }
   | { type: "warning"; node?: NodeName; message: string }
   | {
       type: "node-done";

@@ -4,6 +4,7 @@ import {
   GOAL_TRAITS,
   HiveError,
   isHiveError,
+  parseStorePath,
   type DeployEvent,
   type DeployStep,
   type Deployment as NodeDeployment,
@@ -16,7 +17,7 @@ import {
 } from "@hive/core";
 import { join } from "node:path";
 import { addGcRoot, realiseDerivation } from "@hive/nix";
-import { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
+import { activateNode, buildOnTarget, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 import { uploadKeys, type KeySources } from "./keys.js";
 import { rebootAndWait } from "./reboot.js";
 import { SharedExporter } from "./shared-export.js";
@@ -26,6 +27,10 @@ export interface DeployNode {
   deployment: NodeDeployment;
   /** The system's derivation (not needed by goals that build nothing, e.g. upload-keys). */
   drvPath?: DrvPath;
+  /** The system it builds, known from evaluation. */
+  outPath?: StorePath;
+  /** Build on the target (copy the derivations there, realise there, copy nothing back). */
+  buildOnTarget?: boolean;
 }
 
 export interface NodeSummary {
@@ -42,8 +47,10 @@ export interface DeploymentOptions extends Omit<NodeDeployOptions, "replaceUnkno
   parallel: number;
   /** Keep each node's system as a GC root: `<dir>/node-<name>` (--keep-result). */
   gcRootDir?: string;
-  /** Local builds at once. */
+  /** Local builds at once (without a scheduler). */
   buildJobs?: number;
+  /** Builds node systems here or on remote builders; without one, each node's toplevel is realised alone. */
+  build?: (node: NodeName, drv: DrvPath) => Promise<StorePath>;
   /** How to reach a node; undefined when it cannot be reached (targetHost null). */
   transportFor: (node: DeployNode) => Transport | undefined;
   /** Reboot after activating (goals switch and boot), wait for the new boot and check it. */
@@ -102,7 +109,11 @@ export class Deployment {
 
   private build(drv: DrvPath, node: NodeName): Promise<StorePath> {
     let build = this.builds.get(drv);
-    if (build === undefined) {
+    const scheduler = this.options.build;
+    if (build === undefined && scheduler !== undefined) {
+      build = scheduler(node, drv);
+      this.builds.set(drv, build);
+    } else if (build === undefined) {
       build = this.buildQueue.add(async () => {
         const [out] = await realiseDerivation(drv, {
           ...(this.options.signal ? { signal: this.options.signal } : {}),
@@ -136,7 +147,10 @@ export class Deployment {
     let step: DeployStep = "build";
     try {
       let system: StorePath | undefined;
-      if (traits.builds) {
+      const onTarget = traits.builds && node.buildOnTarget === true && node.outPath !== undefined;
+      if (onTarget) {
+        system = node.outPath;
+      } else if (traits.builds) {
         if (node.drvPath === undefined) throw new Error(`node ${node.name} has no derivation to build`);
         this.emit({ type: "step", node: node.name, step });
         system = await this.build(node.drvPath, node.name);
@@ -164,7 +178,15 @@ export class Deployment {
         if (traits.pushes && system !== undefined) {
           same = await isUnchanged(transport, system, nodeOptions);
           step = "push";
-          if (!same) await pushNode(transport, node.name, system, nodeOptions);
+          if (!same && onTarget && node.drvPath !== undefined) {
+            // The derivations go up instead of the system, and the host builds it.
+            const drv = parseStorePath(node.drvPath);
+            await pushNode(transport, node.name, drv, nodeOptions);
+            step = "build";
+            await buildOnTarget(transport, node.name, drv, nodeOptions);
+          } else if (!same) {
+            await pushNode(transport, node.name, system, nodeOptions);
+          }
         }
         step = "keys";
         const early = keysAt(traits.activation === null ? "all" : "pre-activation");

@@ -12,6 +12,7 @@ import { invalidPaths } from "@hive/nix";
 import { activate, readRemoteLink, SYSTEM_PROFILE } from "./activator.js";
 import { copyClosure } from "./copier.js";
 import { runOn } from "./remote-command.js";
+import { LineSplitter } from "./line-splitter.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
 
@@ -69,6 +70,35 @@ export async function pushNode(
   } finally {
     exporter?.leave();
   }
+}
+
+/**
+ * Builds a node's system on its host from the derivations pushed there: the host's own Nix
+ * builds it, substituting what it can; nothing comes back to this machine.
+ */
+export async function buildOnTarget(
+  transport: Transport,
+  node: NodeName,
+  drv: StorePath,
+  options: NodeDeployOptions,
+): Promise<void> {
+  options.onEvent({ type: "step", node, step: "build", detail: "on the target" });
+  const lines = new LineSplitter((line) => options.onEvent({ type: "log", node, step: "build", line }));
+  const result = await transport.exec(
+    ["nix-store", "--realise", drv, ...(options.substitute ? [] : ["--option", "substitute", "false"])],
+    {
+      privileged: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onStderr: (chunk) => lines.push(chunk),
+    },
+  );
+  const tail = lines.end();
+  if (result.exitCode !== 0)
+    throw new HiveError(
+      "HIVE_BUILD_FAILED",
+      `node ${node}: build: building ${drv} on ${transport.description} failed:\n${tail.slice(-15).join("\n")}`,
+      { hint: `nix log ${drv} on the host has the whole log` },
+    );
 }
 
 /** Whether the host already runs (or, for boot, will boot) this system. */

@@ -200,6 +200,8 @@ in
       inherit (toplevel) drvPath;
       # Not "outPath": toJSON would turn the whole record into that string.
       system = toplevel.outPath;
+      # Where it can be built: the derivation's own system (a cross-compiled system is this machine's).
+      buildSystem = toplevel.system;
     };
   }) (checkNames names));
   # The contents of a node's text keys: asked for only when they are uploaded, never printed.

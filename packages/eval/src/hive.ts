@@ -35,6 +35,8 @@ export interface EvaluatedNode extends NodeConfig {
   drvPath: DrvPath;
   /** The system the derivation builds (known without building it). */
   outPath: StorePath;
+  /** The derivation's `system`: what can build it. */
+  buildSystem: string;
 }
 
 export interface ChunkOptions {
@@ -159,6 +161,7 @@ export class Hive {
           deployment,
           drvPath: parseDrvPath(record["drvPath"]),
           outPath: parseStorePath(record["system"]),
+          buildSystem: typeof record["buildSystem"] === "string" ? record["buildSystem"] : "unknown",
         };
       },
       onOutcome,

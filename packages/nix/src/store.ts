@@ -17,7 +17,9 @@ export async function closureOf(
   paths: readonly StorePath[],
   options: { signal?: AbortSignal } = {},
 ): Promise<PathInfo[]> {
-  const { stdout } = await runNix("nix", ["path-info", "--json", "--recursive", ...paths], options);
+  // A .drv root means the derivation's own closure (to build it elsewhere), not its outputs.
+  const derivation = paths.some((p) => p.endsWith(".drv")) ? ["--derivation"] : [];
+  const { stdout } = await runNix("nix", ["path-info", "--json", "--recursive", ...derivation, ...paths], options);
   const raw = JSON.parse(stdout) as { path: string; narSize?: number; references?: string[] }[];
   const infos = new Map<string, PathInfo>(
     raw.map((r) => [

@@ -10,7 +10,25 @@ export function withApplyOptions<T>(y: Argv<T>) {
       default: 10,
       describe: "nodes pushed and activated at once (each phase)",
     })
-    .option("build-jobs", { type: "number", describe: "local builds at once (default: one per core)" })
+    .option("max-jobs", {
+      alias: "build-jobs",
+      type: "number",
+      describe: "derivations built here at once (default: one per core)",
+    })
+    .option("cores", { type: "number", describe: "cores each build may use (Nix's --cores; 0: all)" })
+    .option("builders", {
+      type: "string",
+      describe: "remote builders in Nix's machines format, or @FILE (default: meta.machinesFile)",
+    })
+    .option("build-on-target", {
+      type: "boolean",
+      describe: "build every node on its target (--no-build-on-target: nowhere); default: deployment.buildOnTarget",
+    })
+    .option("dry-run", {
+      type: "boolean",
+      default: false,
+      describe: "show where each node would be built and what it needs built or fetched, then stop",
+    })
     .option("gzip", {
       type: "boolean",
       default: true,
@@ -74,7 +92,11 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   on?: string[] | undefined;
   "eval-node-limit": string;
   parallel: number;
-  "build-jobs"?: number | undefined;
+  "max-jobs"?: number | undefined;
+  cores?: number | undefined;
+  builders?: string | undefined;
+  "build-on-target"?: boolean | undefined;
+  "dry-run": boolean;
   gzip: boolean;
   keys: boolean;
   "keep-result": boolean;

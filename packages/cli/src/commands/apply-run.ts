@@ -4,6 +4,8 @@ import {
   HiveError,
   requireExplicitSelection,
   type DeployEvent,
+  type DeployStep,
+  type DrvPath,
   type Goal,
   type NodeConfig,
   type NodeName,
@@ -12,7 +14,9 @@ import { Deployment, type DeployNode, type DeploymentOptions, type DeployOrigin,
 import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { gitState, type Hive, type NodeOutcome } from "@hive/eval";
+import { gitState, type ChunkOptions, type EvaluatedNode, type Hive, type NodeOutcome } from "@hive/eval";
+import type { BuildCapabilities, Placement } from "@hive/build";
+import { printError } from "../report.js";
 import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { evalLimitsFrom, nodeFilterFrom, openHive } from "../hive-options.js";
@@ -25,6 +29,7 @@ import { githubRenderer } from "../github-renderer.js";
 import { sshTargetOf } from "../ssh-targets.js";
 import { HIVE_VERSION } from "../version.js";
 import { planJson, planNodes, renderPlan } from "../plan.js";
+import { buildCapabilities, dryRunTable, makeScheduler, nowhereError, placementOf } from "../build-setup.js";
 import type { ApplyArgs } from "./apply-options.js";
 
 function summaryLine(s: NodeSummary): string {
@@ -151,22 +156,22 @@ function checkApplyArgs(goal: Goal, args: ApplyArgs, mode: ApplyMode): void {
 /** Evaluation's results, kept so that a second stage can deploy the same nodes without evaluating again. */
 class EvaluatedNodes {
   readonly nodes = new Map<NodeName, DeployNode>();
-  readonly failures: { node: NodeName; error: HiveError }[] = [];
+  readonly failures: { node: NodeName; error: HiveError; step: DeployStep }[] = [];
   constructor(private readonly into: Deployment) {}
   add = (node: DeployNode): void => {
     this.nodes.set(node.name, node);
     this.into.add(node);
   };
-  fail = (node: NodeName, error: HiveError): void => {
-    this.failures.push({ node, error });
-    this.into.fail(node, "evaluate", error);
+  fail = (node: NodeName, error: HiveError, step: DeployStep = "evaluate"): void => {
+    this.failures.push({ node, error, step });
+    this.into.fail(node, step, error);
   };
   /** Feeds the nodes that built into a deployment, and fails the rest there as they failed here. */
   replay(into: Deployment, built: readonly NodeSummary[]): void {
-    for (const { node, error } of this.failures) into.fail(node, "evaluate", error);
+    for (const { node, error, step } of this.failures) into.fail(node, step, error);
     for (const summary of built) {
       const node = this.nodes.get(summary.node);
-      if (summary.outcome === "failed" && summary.step !== "evaluate")
+      if (summary.outcome === "failed" && !this.failures.some((f) => f.node === summary.node))
         into.fail(
           summary.node,
           summary.step ?? "build",
@@ -177,6 +182,32 @@ class EvaluatedNodes {
   }
 }
 
+/** --dry-run: where each node would be built and what that takes; nothing is built or pushed. */
+async function dryRun(
+  hive: Hive,
+  selected: readonly NodeName[],
+  args: ApplyArgs,
+  capabilities: BuildCapabilities,
+  evalOptions: ChunkOptions,
+  pushes: boolean,
+): Promise<void> {
+  const nodes = new Map<NodeName, { node: EvaluatedNode; placement: Placement }>();
+  const failures: HiveError[] = [];
+  await hive.evaluate(
+    selected,
+    (o) => {
+      if (o.ok) nodes.set(o.node, { node: o.value, placement: placementOf(o.value, args, capabilities, pushes) });
+      else failures.push(o.error);
+    },
+    evalOptions,
+  );
+  const ordered = selected.flatMap((n) => nodes.get(n) ?? []);
+  const { text, nowhere } = await dryRunTable(ordered, args.substitute);
+  process.stdout.write(`${text}\n`);
+  for (const error of failures) printError(error.message, error.hint);
+  if (nowhere > 0 || failures.length > 0) process.exitCode = EXIT.nodesFailed;
+}
+
 export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}): Promise<void> {
   checkApplyArgs(goal, args, mode);
   const { local } = mode;
@@ -185,6 +216,7 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   if (local === undefined && mode.diff === undefined && (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys))
     requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
   const selected = local === undefined ? await hive.select(filter) : await selectLocalNode(hive, local);
+  const capabilities = GOAL_TRAITS[goal].builds ? await buildCapabilities(hive, args) : undefined;
   const pool = new SshTransportPool();
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   const controller = new AbortController();
@@ -198,6 +230,10 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
     const target = sshTargetOf(node);
     return target === undefined ? undefined : pool.transportFor(target, node.deployment.privilegeEscalationCommand);
   };
+  // Build events go to whichever stage's renderer is current.
+  let emit: (event: DeployEvent) => void = () => undefined;
+  const scheduler =
+    capabilities === undefined ? undefined : makeScheduler(args, capabilities, run, controller.signal, (e) => emit(e));
   const options: Omit<DeploymentOptions, "goal"> = {
     origin: await deployOrigin(hive, run),
     noKeys: !args.keys,
@@ -216,7 +252,7 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
       },
     },
     parallel: args.parallel,
-    ...(args["build-jobs"] !== undefined ? { buildJobs: args["build-jobs"] } : {}),
+    ...(scheduler ? { build: (node: NodeName, drv: DrvPath) => scheduler.build(node, drv) } : {}),
     gzip: args.gzip,
     substitute: args.substitute,
     reactivate: args.reactivate,
@@ -227,6 +263,7 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   let current: Deployment | undefined;
   const stage = async (stageGoal: Goal, feed: (d: Deployment) => Promise<void> | void) => {
     const renderer = stageRenderer(args, json, `${mode.local ? "apply-local" : "apply"} ${stageGoal}`, selected);
+    emit = renderer.onEvent;
     current = new Deployment({ ...options, goal: stageGoal, onEvent: renderer.onEvent });
     await feed(current);
     const summaries = await current.finish();
@@ -249,24 +286,42 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   process.on("SIGINT", onInterrupt);
   try {
     const evalOptions = { limits: evalLimitsFrom(args, selected.length), signal: controller.signal };
-    const evaluate = async (into: { add: (n: DeployNode) => void; fail: (n: NodeName, e: HiveError) => void }) => {
-      if (GOAL_TRAITS[goal].builds) {
+    const evaluate = async (into: {
+      add: (n: DeployNode) => void;
+      fail: (n: NodeName, e: HiveError, step?: DeployStep) => void;
+    }) => {
+      if (capabilities !== undefined) {
         await hive.evaluate(
           selected,
-          (o) =>
-            o.ok
-              ? into.add({ name: o.node, deployment: o.value.deployment, drvPath: o.value.drvPath })
-              : into.fail(o.node, o.error),
+          (o) => {
+            if (!o.ok) return into.fail(o.node, o.error);
+            // Where it is built is decided before anything runs; a node nothing can build fails now.
+            const placement = placementOf(o.value, args, capabilities, GOAL_TRAITS[goal].pushes);
+            if (placement.kind === "nowhere") return into.fail(o.node, nowhereError(o.node, placement), "build");
+            into.add({
+              name: o.node,
+              deployment: o.value.deployment,
+              drvPath: o.value.drvPath,
+              outPath: o.value.outPath,
+              buildOnTarget: placement.kind === "target",
+            });
+          },
           evalOptions,
         );
       } else {
         await hive.nodeConfigs(selected, (o) => (o.ok ? into.add(o.value) : into.fail(o.node, o.error)), evalOptions);
       }
     };
+    if (args["dry-run"]) {
+      if (capabilities === undefined)
+        throw new HiveError("HIVE_USAGE", `--dry-run shows builds, and ${goal} builds nothing`);
+      await dryRun(hive, selected, args, capabilities, evalOptions, GOAL_TRAITS[goal].pushes);
+      return;
+    }
     let summaries: NodeSummary[];
     if (!args.confirm && mode.diff === undefined) {
       summaries = await stage(goal, (d) =>
-        evaluate({ add: (n) => d.add(n), fail: (n, e) => d.fail(n, "evaluate", e) }),
+        evaluate({ add: (n) => d.add(n), fail: (n, e, step = "evaluate") => d.fail(n, step, e) }),
       );
     } else {
       // Build everything first, show what changes, then deploy what built (builds are done by then).

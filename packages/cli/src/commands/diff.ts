@@ -11,7 +11,8 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
       withNodeFilter(withHiveOptions(c))
         .option("json", { type: "boolean", default: false, describe: "print the plan as JSON" })
         .option("parallel", { alias: "p", type: "number", default: 10, describe: "hosts asked at once" })
-        .option("build-jobs", { type: "number", describe: "local builds at once (default: one per core)" })
+        .option("max-jobs", { alias: "build-jobs", type: "number", describe: "derivations built here at once" })
+        .option("builders", { type: "string", describe: "remote builders (Nix's machines format, or @FILE)" })
         .option("verbose", { alias: "v", type: "boolean", default: false, describe: "print build logs too" })
         .example("$0 diff --on @web", "what a switch of the web nodes would change")
         .example("$0 diff --json | jq '.changes'", "each package change once, with the nodes it touches"),
@@ -31,6 +32,7 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
           "log-format": "auto",
           color: "auto",
           confirm: false,
+          "dry-run": false,
           yes: false,
         },
         { diff: { json: args.json } },
