@@ -4,8 +4,16 @@ import { evalBench } from "./eval-bench.mjs";
 import { noopBench } from "./noop-bench.mjs";
 import { wanBench } from "./wan-bench.mjs";
 import { statusBench } from "./status-bench.mjs";
+import { pipelineBench } from "./pipeline-bench.mjs";
 
-const benches = { eval: evalBench, apply: applyBench, noop: noopBench, wan: wanBench, status: statusBench };
+const benches = {
+  eval: evalBench,
+  apply: applyBench,
+  noop: noopBench,
+  wan: wanBench,
+  status: statusBench,
+  pipeline: pipelineBench,
+};
 const only = process.argv.slice(2);
 let missed = 0;
 for (const [key, bench] of Object.entries(benches)) {

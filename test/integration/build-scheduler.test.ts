@@ -104,7 +104,7 @@ describe("the build scheduler on a real fleet", () => {
 
     for (const node of ["t-local", "t-local2", "t-arm", "t-target"]) {
       const system = systemOf(result.stdout, node);
-      expect(system, node).toMatch(/^\/nix\/store\//);
+      expect(system, `${node}:\n${result.stdout}`).toMatch(/^\/nix\/store\//);
       expect(await fleet().host(node).currentSystem()).toBe(system);
     }
     // The shared derivation was built once for both nodes.

@@ -87,6 +87,14 @@ describe("the live terminal view", () => {
     for (let i = 0; i < 30; i++)
       events.push({ time: time(100 + i), type: "node-done", node: `n-${i}`, outcome: "succeeded" });
     events.push({ time: time(200), type: "step", node: "n-35", step: "push" });
+    events.push({
+      time: time(201),
+      type: "build-progress",
+      node: "n-36",
+      done: 3,
+      total: 12,
+      building: ["openssl-3.0.12 on ssh://arm"],
+    });
     const file = join(dir, "many.ndjson");
     await writeFile(file, events.map((e) => JSON.stringify(e)).join("\n"));
     const { screen } = await watch({ file }, { width: 80, height: 12 });
@@ -94,6 +102,7 @@ describe("the live terminal view", () => {
     expect(view.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("[exit")).length).toBeLessThanOrEqual(11);
     expect(view).toMatch(/^hive apply switch {2}10 running · 30 done · 0 failed · 0 waiting/m);
     expect(view).toMatch(/n-35\s+\d+\.\ds {2}push$/m);
+    expect(view).toMatch(/n-36\s+\d+\.\ds {2}build █{4}░{12} 3\/12 drvs {2}openssl-3\.0\.12 on ssh:\/\/arm$/m);
     expect(view).toMatch(/^… 32 more \(2 running, 30 finished\)$/m);
   });
 });

@@ -135,7 +135,10 @@ export async function layOutHost(
   const machineNix = existsSync("/etc/nix/nix.conf") ? await readFile("/etc/nix/nix.conf", "utf8") : "";
   await writeFile(
     join(paths.etcNix, "nix.conf"),
-    `${machineNix}\n# hive-testbed\n${testNixConfig}\n${options.extraNixConfig ?? ""}\n`,
+    // Hosts share this machine's process and user ids: a host's Nix building as the machine's
+    // nixbld users would kill this machine's builds (Nix kills a build user's processes before it
+    // uses it). Hosts build as root instead.
+    `${machineNix}\n# hive-testbed\n${testNixConfig}\nbuild-users-group =\n${options.extraNixConfig ?? ""}\n`,
   );
   await userDatabase(paths);
   await writeBootId(paths);
