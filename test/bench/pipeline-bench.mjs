@@ -49,8 +49,7 @@ export async function pipelineBench({ hosts = 20, rounds = 3 } = {}) {
     NIX_CONFIG: "substituters =",
     NIX_PATH: "",
   };
-  const hive = (...args) =>
-    run(process.execPath, [hiveBin, ...args, "-f", dir, "--log-format", "plain"], { env, maxBuffer: 1 << 26 });
+  const hive = (...args) => run(process.execPath, [hiveBin, ...args, "-f", dir], { env, maxBuffer: 1 << 26 });
   const samples = { pipelined: [], sequential: [] };
   try {
     for (let round = 0; round < rounds; round++) {
@@ -74,7 +73,15 @@ export async function pipelineBench({ hosts = 20, rounds = 3 } = {}) {
             maxBuffer: 1 << 26,
           });
         }
-        const applied = await hive("apply", "-p", String(hosts), "--max-jobs", String(MAX_JOBS));
+        const applied = await hive(
+          "apply",
+          "-p",
+          String(hosts),
+          "--max-jobs",
+          String(MAX_JOBS),
+          "--log-format",
+          "plain",
+        );
         samples[mode].push(performance.now() - start);
         if ((applied.stdout.match(/: succeeded/g) ?? []).length !== hosts)
           throw new Error(`${mode}: not every node succeeded`);

@@ -76,7 +76,7 @@ describe("closureToBuild", () => {
     const d = (name: string) => `/nix/store/${name.repeat(32).slice(0, 32)}-${name}.drv` as DrvPath;
     const info = (name: string, inputs: string[]): [DrvPath, DrvInfo] => [
       d(name),
-      { path: d(name), system: "x86_64-linux", inputs: inputs.map(d), features: [] },
+      { path: d(name), system: "x86_64-linux", inputs: inputs.map(d), features: [], outputs: [] },
     ];
     const plan = new Map([info("a", ["b", "c"]), info("b", ["c"]), info("c", []), info("z", ["c"])]);
     expect(closureToBuild(plan, d("a")).sort()).toEqual([d("a"), d("b"), d("c")].sort());
@@ -85,20 +85,27 @@ describe("closureToBuild", () => {
 });
 
 describe("parseNixLogLine", () => {
-  it("turns internal-json into log lines and build starts", () => {
+  it("turns internal-json into log lines, build starts and stops, and failures", () => {
     expect(parseNixLogLine('@nix {"action":"result","id":1,"type":101,"fields":["compiling foo.c"]}')).toEqual({
       kind: "log",
       line: "compiling foo.c",
+      id: 1,
     });
     expect(
       parseNixLogLine(
         '@nix {"action":"start","id":2,"type":105,"text":"building","fields":["/nix/store/x-a.drv","ssh://arm",1,1]}',
       ),
-    ).toEqual({ kind: "building", drv: "/nix/store/x-a.drv", machine: "ssh://arm" });
-    expect(parseNixLogLine('@nix {"action":"msg","level":0,"msg":"\\u001b[31;1merror:\\u001b[0m boom"}')).toEqual({
-      kind: "log",
-      line: "error: boom",
+    ).toEqual({ kind: "building", id: 2, drv: "/nix/store/x-a.drv", machine: "ssh://arm" });
+    expect(
+      parseNixLogLine(
+        '@nix {"action":"msg","level":0,"msg":"\\u001b[31;1merror:\\u001b[0m builder for \'/nix/store/x-a.drv\' failed with exit code 1"}',
+      ),
+    ).toEqual({
+      kind: "failed",
+      drv: "/nix/store/x-a.drv",
+      line: "error: builder for '/nix/store/x-a.drv' failed with exit code 1",
     });
-    expect(parseNixLogLine('@nix {"action":"stop","id":2}')).toBeUndefined();
+    expect(parseNixLogLine('@nix {"action":"stop","id":2}')).toEqual({ kind: "stopped", id: 2 });
+    expect(parseNixLogLine("plain text")).toEqual({ kind: "log", line: "plain text", id: undefined });
   });
 });

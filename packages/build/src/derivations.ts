@@ -8,6 +8,8 @@ export interface DrvInfo {
   /** Its input derivations that have to be built too. */
   inputs: DrvPath[];
   features: string[];
+  /** Its output paths (valid once it is built). */
+  outputs: string[];
 }
 
 export interface BuildPlan {
@@ -33,6 +35,7 @@ export function parseDryRun(stderr: string): { build: string[]; fetch: string[] 
 
 interface ShownDerivation {
   system?: string;
+  outputs?: Record<string, { path?: string }>;
   inputDrvs?: Record<string, unknown>;
   env?: Record<string, string>;
 }
@@ -78,6 +81,7 @@ export async function planBuild(
           .filter((p) => wanted.has(p))
           .map(parseDrvPath),
         features: (d.env?.["requiredSystemFeatures"] ?? "").split(/\s+/).filter(Boolean),
+        outputs: Object.values(d.outputs ?? {}).flatMap((o) => (o.path ? [inStore(o.path)] : [])),
       });
     }
   }

@@ -1,6 +1,5 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import PQueue from "p-queue";
 import { execa } from "execa";
 import { HiveError, parseStorePath, type DrvPath, type NodeName, type StorePath } from "@hive/core";
 import { nixEnvironment } from "@hive/nix";
@@ -39,112 +38,178 @@ interface Job {
   nodes: Set<NodeName>;
   log: string[];
   where: string | undefined;
-  done: Promise<void>;
   state: "waiting" | "running" | "built" | "failed";
+  /** Why it failed: its own build, or one it needs. */
+  error: string | undefined;
+  settled: Promise<void>;
+  settle: () => void;
+}
+
+interface Request {
+  node: NodeName;
+  drv: DrvPath;
+  resolve: (out: StorePath) => void;
+  reject: (error: unknown) => void;
 }
 
 const LOG_TAIL = 25;
+/** Nodes arriving this close together (one evaluation chunk) are planned and built as one batch. */
+const BATCH_WINDOW_MS = 25;
 const nameOf = (drv: string) => drv.replace(/^\/nix\/store\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
 
 /**
- * hive's one build scheduler. Each derivation that has to be built is built once, by its own
- * `nix-store --realise` as soon as its inputs are built: here within --max-jobs, or on the remote
- * builders that declare its system within their capacity. A failure fails the derivations that
- * need it, and through them only the nodes that need it (--keep-going). A node's system is ready
- * as soon as its own derivations are, whatever else is still building.
+ * hive's build scheduler, on top of Nix's own. Nodes that arrive together are planned together
+ * (what has to be built, what can be fetched) and built by one `nix-store --realise --keep-going`,
+ * so Nix schedules every derivation once, within --max-jobs here and each remote builder's
+ * declared capacity, and a failure stops only what depends on it. hive follows that build through
+ * Nix's internal-json log: a node's system is released for pushing as soon as its own
+ * derivations are built, whatever else is still building; each node gets its progress and log.
  */
 export class BuildScheduler {
   private readonly jobs = new Map<DrvPath, Job>();
-  private readonly local: PQueue;
-  private readonly remote = new Map<string, PQueue>();
   private readonly nodeJobs = new Map<NodeName, DrvPath[]>();
+  private pending: Request[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private logDirReady: Promise<unknown> | undefined;
 
-  constructor(private readonly options: SchedulerOptions) {
-    this.local = new PQueue({ concurrency: Math.max(1, options.maxJobs) });
+  constructor(private readonly options: SchedulerOptions) {}
+
+  /** Builds (or fetches) a node's system; resolves with its output path. */
+  build(node: NodeName, drv: DrvPath): Promise<StorePath> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ node, drv, resolve, reject });
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, BATCH_WINDOW_MS);
+    });
   }
 
-  /** Builds (or fetches) a node's system here or on builders; resolves with its output path. */
-  async build(node: NodeName, drv: DrvPath): Promise<StorePath> {
-    const signal = this.options.signal ? { signal: this.options.signal } : {};
-    const plan = await planBuild([drv], { substitute: this.options.substitute, ...signal });
-    const needed = closureToBuild(plan.toBuild, drv);
-    for (const path of needed) this.job(path, plan.toBuild).nodes.add(node);
-    this.nodeJobs.set(node, needed);
-    this.report(node);
-    const results = await Promise.allSettled(needed.map((d) => this.jobs.get(d)?.done ?? Promise.resolve()));
-    const failed = needed.find((_, i) => results[i]?.status === "rejected");
-    if (failed !== undefined) throw this.failure(node, failed, results);
-    // What is left is valid already or comes from substituters.
-    return this.realise(node, drv);
+  private get signal(): { signal?: AbortSignal } {
+    return this.options.signal ? { signal: this.options.signal } : {};
   }
 
-  private failure(node: NodeName, failed: DrvPath, results: PromiseSettledResult<void>[]): HiveError {
-    // The derivation that failed first in this node's closure, not the ones that only depend on it.
-    const own = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
-    const root = own.find((e) => e instanceof HiveError && !e.message.includes("dependency failed")) ?? own[0];
-    const log = this.options.logDir ? join(this.options.logDir, `${node}.log`) : undefined;
-    const message = root instanceof Error ? root.message : `building ${failed} failed`;
-    // Node failures are reported by message alone: where the whole log is goes in it.
-    return new HiveError("HIVE_BUILD_FAILED", `${message}\nthe whole log: ${log ?? `nix log ${failed}`}`);
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0);
+    let plan: Map<DrvPath, DrvInfo>;
+    try {
+      plan = (
+        await planBuild([...new Set(batch.map((r) => r.drv))], { substitute: this.options.substitute, ...this.signal })
+      ).toBuild;
+    } catch (error) {
+      for (const request of batch) request.reject(error);
+      return;
+    }
+    const fresh = [...plan.values()].filter((info) => !this.jobs.has(info.path)).map((info) => this.newJob(info));
+    this.failUnbuildable(fresh, plan);
+    for (const request of batch) void this.follow(request, closureToBuild(plan, request.drv));
+    const toRun = fresh.filter((j) => j.state === "waiting");
+    if (toRun.length > 0) void this.runBatch(toRun);
   }
 
-  private job(drv: DrvPath, plan: ReadonlyMap<DrvPath, DrvInfo>): Job {
-    const existing = this.jobs.get(drv);
-    if (existing) return existing;
-    const info = plan.get(drv);
-    if (info === undefined) throw new Error(`no plan for ${drv}`);
-    const inputs = info.inputs.map((i) => this.job(i, plan));
-    const job: Job = { info, nodes: new Set(), log: [], where: undefined, state: "waiting", done: Promise.resolve() };
-    job.done = Promise.all(inputs.map((i) => i.done)).then(
-      () => this.queueFor(info).add(() => this.run(job)),
-      () => {
-        throw new HiveError("HIVE_BUILD_FAILED", `${nameOf(drv)}: not built, a dependency failed`);
-      },
-    );
-    job.done.catch(() => {
-      job.state = "failed";
-    }); // the nodes that need it observe the failure
-    this.jobs.set(drv, job);
+  private newJob(info: DrvInfo): Job {
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const job: Job = {
+      info,
+      nodes: new Set(),
+      log: [],
+      where: undefined,
+      state: "waiting",
+      error: undefined,
+      settled,
+      settle,
+    };
+    this.jobs.set(info.path, job);
     return job;
   }
 
-  private queueFor(info: DrvInfo): PQueue {
-    if (this.options.localSystems.includes(info.system) && info.features.length === 0) return this.local;
-    const machines = machinesFor(this.options.machines, info.system, info.features);
-    if (machines.length === 0) {
-      throw new HiveError(
-        "HIVE_BUILD_FAILED",
-        `${nameOf(info.path)}: nothing can build it: it needs ${info.system}${info.features.length > 0 ? ` with ${info.features.join(", ")}` : ""}`,
-        { hint: "add a remote builder for it (meta.machinesFile or --builders), or build on the target" },
-      );
+  /** Derivations nothing here or among the builders can build fail now, and what needs them. */
+  private failUnbuildable(fresh: readonly Job[], plan: ReadonlyMap<DrvPath, DrvInfo>): void {
+    const buildable = (info: DrvInfo) =>
+      (this.options.localSystems.includes(info.system) && info.features.length === 0) ||
+      machinesFor(this.options.machines, info.system, info.features).length > 0;
+    const blocked = new Map<DrvPath, string>();
+    const visit = (drv: DrvPath): string | undefined => {
+      if (blocked.has(drv)) return blocked.get(drv);
+      const info = plan.get(drv);
+      if (info === undefined) return undefined;
+      const reason = !buildable(info)
+        ? `nothing can build ${nameOf(drv)}: it needs ${info.system}${info.features.length > 0 ? ` with ${info.features.join(", ")}` : ""}`
+        : info.inputs.map(visit).find((r) => r !== undefined);
+      if (reason !== undefined) blocked.set(drv, reason);
+      return reason;
+    };
+    for (const job of fresh) {
+      const reason = visit(job.info.path);
+      if (reason !== undefined) this.finish(job, "failed", reason);
     }
-    const key = formatMachines(machines);
-    let queue = this.remote.get(key);
-    if (queue === undefined) {
-      queue = new PQueue({ concurrency: machines.reduce((n, m) => n + m.maxJobs, 0) });
-      this.remote.set(key, queue);
-    }
-    return queue;
   }
 
-  private async run(job: Job): Promise<void> {
-    const { info } = job;
-    const here = this.queueFor(info) === this.local;
-    const builders = here ? "" : formatMachines(machinesFor(this.options.machines, info.system, info.features));
-    job.state = "running";
-    job.where = here ? undefined : builders.split(" ")[0];
+  /** Waits for a node's derivations, then hands on its system (fetching what was not built). */
+  private async follow(request: Request, needed: readonly DrvPath[]): Promise<void> {
+    const { node, drv } = request;
+    const jobs = needed.flatMap((d) => this.jobs.get(d) ?? []);
+    for (const job of jobs) job.nodes.add(node);
+    this.nodeJobs.set(node, [...needed]);
+    this.report(node);
+    await Promise.all(jobs.map((j) => j.settled));
+    const failed = jobs.filter((j) => j.state === "failed");
+    if (failed.length > 0) {
+      // The derivation that failed on its own, not those that only needed it.
+      const root = failed.find((j) => !(j.error ?? "").startsWith("not built")) ?? failed[0];
+      const log = this.options.logDir ? join(this.options.logDir, `${node}.log`) : `nix log ${root?.info.path ?? drv}`;
+      request.reject(
+        new HiveError("HIVE_BUILD_FAILED", `${root?.error ?? `building ${drv} failed`}\nthe whole log: ${log}`),
+      );
+      return;
+    }
+    try {
+      request.resolve(await this.realise(node, drv));
+    } catch (error) {
+      request.reject(error);
+    }
+  }
+
+  private finish(job: Job, state: "built" | "failed", error?: string): void {
+    if (job.state === "built" || job.state === "failed") return;
+    job.state = state;
+    job.error = error;
+    job.settle();
     for (const node of job.nodes) this.report(node);
+  }
+
+  private async runBatch(jobs: readonly Job[]): Promise<void> {
+    const byActivity = new Map<number, Job>();
+    const failedHere = new Set<string>();
+    // Builds that stopped, checked together: valid outputs mean built; the rest wait for the end.
+    let stopped: Job[] = [];
+    let checking: NodeJS.Timeout | undefined;
+    const checks: Promise<void>[] = [];
+    const check = () => {
+      checking = undefined;
+      const jobs = stopped;
+      stopped = [];
+      const done = this.invalidOutputs(jobs).then((invalid) => {
+        for (const job of jobs) if (!job.info.outputs.some((o) => invalid.has(o))) this.finish(job, "built");
+      });
+      checks.push(done);
+      return done;
+    };
     const args = [
       "--realise",
-      info.path,
+      "--keep-going",
       "--log-format",
       "internal-json",
       "--max-jobs",
-      here ? "1" : "0",
+      String(this.options.maxJobs),
       "--builders",
-      builders,
+      formatMachines(this.options.machines),
       ...(this.options.cores !== undefined ? ["--cores", String(this.options.cores)] : []),
       ...(this.options.substitute ? [] : ["--option", "substitute", "false"]),
+      ...jobs.map((j) => j.info.path),
     ];
     const child = execa("nix-store", args, {
       env: { ...nixEnvironment(), ...sshOptionsForNix() },
@@ -153,41 +218,88 @@ export class BuildScheduler {
       stdin: "ignore",
       ...(this.options.signal ? { cancelSignal: this.options.signal } : {}),
     });
+    const onLine = (line: string) => {
+      const event = parseNixLogLine(line);
+      if (event === undefined) return;
+      switch (event.kind) {
+        case "building": {
+          const job = this.jobs.get(event.drv as DrvPath);
+          if (job === undefined) return;
+          byActivity.set(event.id, job);
+          job.state = "running";
+          job.where = event.machine;
+          this.log(job, `building${event.machine ? ` on ${event.machine}` : ""}`);
+          for (const node of job.nodes) this.report(node);
+          return;
+        }
+        case "log": {
+          const job = event.id === undefined ? undefined : byActivity.get(event.id);
+          if (job) this.log(job, event.line);
+          return;
+        }
+        case "failed": {
+          failedHere.add(event.drv);
+          const job = this.jobs.get(event.drv as DrvPath);
+          if (job) this.log(job, event.line);
+          return;
+        }
+        case "stopped": {
+          // Nix reports a failure after the build's activity stops: its outputs tell.
+          const job = byActivity.get(event.id);
+          if (job === undefined) return;
+          byActivity.delete(event.id);
+          stopped.push(job);
+          checking ??= setTimeout(() => void check(), 10);
+          return;
+        }
+      }
+    };
     let pending = "";
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {
       const lines = (pending + chunk).split("\n");
       pending = lines.pop() ?? "";
-      for (const line of lines) this.onLine(job, line);
+      for (const line of lines) onLine(line);
     });
-    const result = await child;
-    if (pending !== "") this.onLine(job, pending);
-    job.state = result.exitCode === 0 ? "built" : "failed";
-    if (result.isCanceled) throw this.options.signal?.reason ?? new Error("aborted");
-    if (result.exitCode !== 0) {
-      throw new HiveError(
-        "HIVE_BUILD_FAILED",
-        `building ${info.path}${job.where ? ` on ${job.where}` : ""} failed:\n${job.log.slice(-15).join("\n")}`,
-      );
+    await child;
+    if (pending !== "") onLine(pending);
+    if (checking !== undefined) clearTimeout(checking);
+    await Promise.all([...checks, check()]);
+    // What this run never built itself: built by another run meanwhile, or not built at all.
+    const open = jobs.filter((j) => j.state === "waiting" || j.state === "running");
+    const invalid = await this.invalidOutputs(open);
+    for (const job of open) {
+      if (!job.info.outputs.some((o) => invalid.has(o))) this.finish(job, "built");
+      else if (failedHere.has(job.info.path))
+        this.finish(
+          job,
+          "failed",
+          `building ${job.info.path}${job.where ? ` on ${job.where}` : ""} failed:\n${job.log.slice(-15).join("\n")}`,
+        );
+      else this.finish(job, "failed", `not built: ${nameOf(job.info.path)} needs a derivation that failed`);
     }
-    for (const node of job.nodes) this.report(node);
   }
 
-  private onLine(job: Job, line: string): void {
-    const event = parseNixLogLine(line);
-    if (event === undefined) return;
-    const text =
-      event.kind === "log" ? event.line : `building ${nameOf(event.drv)}${event.machine ? ` on ${event.machine}` : ""}`;
-    if (event.kind === "building" && event.machine) job.where = event.machine;
+  private async invalidOutputs(jobs: readonly Job[]): Promise<Set<string>> {
+    const outputs = jobs.flatMap((j) => j.info.outputs);
+    if (outputs.length === 0) return new Set();
+    const result = await execa("nix-store", ["--check-validity", "--print-invalid", ...outputs], {
+      env: nixEnvironment(),
+      extendEnv: false,
+      reject: false,
+    });
+    return new Set(result.stdout.split("\n").filter((l) => l !== ""));
+  }
+
+  private log(job: Job, text: string): void {
     job.log.push(text);
     if (job.log.length > LOG_TAIL) job.log.shift();
     for (const node of job.nodes) {
-      this.options.onLog?.(node, text);
-      if (this.options.logDir !== undefined) void this.writeLog(node, `${nameOf(job.info.path)}> ${text}\n`);
+      this.options.onLog?.(node, `${nameOf(job.info.path)}> ${text}`);
+      void this.writeLog(node, `${nameOf(job.info.path)}> ${text}\n`);
     }
   }
 
-  private logDirReady: Promise<unknown> | undefined;
   private async writeLog(node: NodeName, text: string): Promise<void> {
     const dir = this.options.logDir;
     if (dir === undefined) return;
@@ -201,8 +313,7 @@ export class BuildScheduler {
   }
 
   private report(node: NodeName): void {
-    const needed = this.nodeJobs.get(node) ?? [];
-    const jobs = needed.map((d) => this.jobs.get(d)).filter((j): j is Job => j !== undefined);
+    const jobs = (this.nodeJobs.get(node) ?? []).flatMap((d) => this.jobs.get(d) ?? []);
     this.options.onProgress?.({
       node,
       total: jobs.length,
@@ -213,21 +324,19 @@ export class BuildScheduler {
     });
   }
 
-  /** The last step of a node: its toplevel, with anything left fetched (cheap once built). */
+  /** The last step of a node: its system, with anything not built fetched (instant once built). */
   private async realise(node: NodeName, drv: DrvPath): Promise<StorePath> {
     const result = await execa(
       "nix-store",
       [
         "--realise",
         drv,
-        ...(this.options.substitute ? [] : ["--option", "substitute", "false"]),
-        "--max-jobs",
-        "0",
         "--builders",
-        "",
+        formatMachines(this.options.machines),
+        ...(this.options.substitute ? [] : ["--option", "substitute", "false"]),
       ],
       {
-        env: nixEnvironment(),
+        env: { ...nixEnvironment(), ...sshOptionsForNix() },
         extendEnv: false,
         reject: false,
         stdin: "ignore",
@@ -247,7 +356,7 @@ export class BuildScheduler {
 
 /** Nix's build hook reaches builders with OpenSSH: through hive's SSH_CONFIG_FILE when one is set. */
 function sshOptionsForNix(): Record<string, string> {
-  const config = process.env.SSH_CONFIG_FILE;
   if (process.env.NIX_SSHOPTS !== undefined) return { NIX_SSHOPTS: process.env.NIX_SSHOPTS };
+  const config = process.env.SSH_CONFIG_FILE;
   return config ? { NIX_SSHOPTS: `-F ${config}` } : {};
 }
