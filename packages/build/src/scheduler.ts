@@ -104,7 +104,14 @@ export class BuildScheduler {
     this.failUnbuildable(fresh, plan);
     for (const request of batch) void this.follow(request, closureToBuild(plan, request.drv));
     const toRun = fresh.filter((j) => j.state === "waiting");
-    if (toRun.length > 0) void this.runBatch(toRun);
+    // Nix works through what it is asked for roughly in order: the nodes' own systems, in the
+    // order they came, so that early nodes finish early instead of every node finishing last.
+    const running = new Set(toRun);
+    const roots = batch.flatMap((r) => {
+      const job = this.jobs.get(r.drv);
+      return job !== undefined && running.has(job) ? [r.drv] : [];
+    });
+    if (toRun.length > 0) void this.runBatch(toRun, [...new Set(roots)]);
   }
 
   private newJob(info: DrvInfo): Job {
@@ -166,8 +173,10 @@ export class BuildScheduler {
       );
       return;
     }
+    // A system built here and checked valid needs no second look; others are fetched or already valid.
+    const [built] = this.jobs.get(drv)?.state === "built" ? (this.jobs.get(drv)?.info.outputs ?? []) : [];
     try {
-      request.resolve(await this.realise(node, drv));
+      request.resolve(built !== undefined ? parseStorePath(built) : await this.realise(node, drv));
     } catch (error) {
       request.reject(error);
     }
@@ -181,7 +190,7 @@ export class BuildScheduler {
     for (const node of job.nodes) this.report(node);
   }
 
-  private async runBatch(jobs: readonly Job[]): Promise<void> {
+  private async runBatch(jobs: readonly Job[], roots: readonly DrvPath[]): Promise<void> {
     const byActivity = new Map<number, Job>();
     const failedHere = new Set<string>();
     // Builds that stopped, checked together: valid outputs mean built; the rest wait for the end.
@@ -209,7 +218,7 @@ export class BuildScheduler {
       formatMachines(this.options.machines),
       ...(this.options.cores !== undefined ? ["--cores", String(this.options.cores)] : []),
       ...(this.options.substitute ? [] : ["--option", "substitute", "false"]),
-      ...jobs.map((j) => j.info.path),
+      ...(roots.length > 0 ? roots : jobs.map((j) => j.info.path)),
     ];
     const child = execa("nix-store", args, {
       env: { ...nixEnvironment(), ...sshOptionsForNix() },

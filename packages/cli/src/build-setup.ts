@@ -12,7 +12,7 @@ import {
 } from "@hive/build";
 import { HiveError, type DeployEvent, type NodeName } from "@hive/core";
 import type { EvaluatedNode, Hive } from "@hive/eval";
-import { readNixInfo } from "@hive/nix";
+import { localBuildSystems } from "@hive/nix";
 import { plainTable } from "./table.js";
 
 export interface BuildArgs {
@@ -25,16 +25,16 @@ export interface BuildArgs {
 
 /** What can build here: this machine's systems and the remote builders the run may use. */
 export async function buildCapabilities(hive: Hive, args: BuildArgs): Promise<BuildCapabilities> {
-  const info = await readNixInfo();
+  const localSystems = await localBuildSystems();
   const machines = await loadMachines(
     {
       builders: args.builders,
       machinesFile: hive.info.meta.machinesFile,
       hiveDir: hive.localDirectory ?? process.cwd(),
     },
-    info.system,
+    localSystems[0] ?? "unknown",
   );
-  return { localSystems: [info.system, ...info.extraPlatforms], machines };
+  return { localSystems, machines };
 }
 
 /** Where a node is built in this run (--build-on-target overrides deployment.buildOnTarget). */

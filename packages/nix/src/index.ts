@@ -9,6 +9,6 @@ export {
   type NixRun,
 } from "./nix-command.js";
 export { summarizeNixError } from "./nix-error.js";
-export { readNixInfo, type NixInfo } from "./nix-info.js";
+export { localBuildSystems, readNixInfo, type NixInfo } from "./nix-info.js";
 export { addGcRoot, closureOf, exportPaths, invalidPaths, realiseDerivation, type PathInfo } from "./store.js";
 export { LocalTransport } from "./local-transport.js";

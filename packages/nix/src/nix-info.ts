@@ -25,16 +25,26 @@ function setting(config: Record<string, { value?: unknown } | undefined>, name: 
   return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : "";
 }
 
+async function nixConfig(options: { signal?: AbortSignal }): Promise<Record<string, { value?: unknown }>> {
+  return JSON.parse((await runNix("nix", ["show-config", "--json"], options)).stdout) as Record<
+    string,
+    { value?: unknown }
+  >;
+}
+
+const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : typeof v === "string" && v !== "" ? v.split(" ") : []);
+
+/** The systems this machine builds: its own, then its extra-platforms (one `nix show-config`). */
+export async function localBuildSystems(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  const config = await nixConfig(options);
+  return [setting(config, "system") || "unknown", ...list(setting(config, "extra-platforms"))];
+}
+
 /** The local Nix's version and the settings hive's work depends on. */
 export async function readNixInfo(options: { signal?: AbortSignal } = {}): Promise<NixInfo> {
   const versionLine = (await runNix("nix", ["--version"], options)).stdout.trim();
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(versionLine)?.[1] ?? versionLine;
-  const config = JSON.parse((await runNix("nix", ["show-config", "--json"], options)).stdout) as Record<
-    string,
-    { value?: unknown }
-  >;
-  const list = (v: unknown) =>
-    Array.isArray(v) ? v.map(String) : typeof v === "string" && v !== "" ? v.split(" ") : [];
+  const config = await nixConfig(options);
   const missing: string[] = [];
   if (!atLeast(version, MINIMUM))
     missing.push(`Nix ${MINIMUM.join(".")} or newer (for flakes and 'nix eval --apply'); found ${version}`);

@@ -12,6 +12,7 @@ import {
 } from "@hive/core";
 import { Deployment, type DeployNode, type DeploymentOptions, type DeployOrigin, type NodeSummary } from "@hive/deploy";
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { gitState, type ChunkOptions, type EvaluatedNode, type Hive, type NodeOutcome } from "@hive/eval";
@@ -220,6 +221,8 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   const pool = new SshTransportPool();
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   const controller = new AbortController();
+  // Every build, copy and command of the run listens to it: many at once is expected.
+  setMaxListeners(0, controller.signal);
   // NDJSON when asked; else one live line per node on a terminal; plain lines for logs, CI and -v.
   const run = randomUUID();
   const json = args["log-format"] === "json" && mode.diff === undefined ? jsonRenderer(process.stdout, run) : undefined;
