@@ -58,12 +58,18 @@ async function showDerivations(drvs: readonly string[], signal: { signal?: Abort
 /** What building these derivations takes: each derivation to build with its own inputs to build. */
 export async function planBuild(
   drvs: readonly DrvPath[],
-  options: { substitute: boolean; signal?: AbortSignal },
+  options: { substitute: boolean; nixArgs?: readonly string[]; signal?: AbortSignal },
 ): Promise<BuildPlan> {
   const signal = options.signal ? { signal: options.signal } : {};
   const dry = await runNix(
     "nix-store",
-    ["--realise", "--dry-run", ...(options.substitute ? [] : ["--option", "substitute", "false"]), ...drvs],
+    [
+      "--realise",
+      "--dry-run",
+      ...(options.substitute ? [] : ["--option", "substitute", "false"]),
+      ...(options.nixArgs ?? []),
+      ...drvs,
+    ],
     signal,
   );
   const { build, fetch } = parseDryRun(dry.stderr);

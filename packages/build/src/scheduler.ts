@@ -25,6 +25,8 @@ export interface SchedulerOptions {
   /** Cores each build may use (--cores; 0 = all). */
   cores?: number;
   substitute: boolean;
+  /** Extra arguments for every Nix build command (--nix-option NAME VALUE pairs). */
+  nixArgs?: readonly string[];
   /** Each node's build log goes to `<logDir>/<node>.log`. */
   logDir?: string;
   signal?: AbortSignal;
@@ -94,7 +96,11 @@ export class BuildScheduler {
     let plan: Map<DrvPath, DrvInfo>;
     try {
       plan = (
-        await planBuild([...new Set(batch.map((r) => r.drv))], { substitute: this.options.substitute, ...this.signal })
+        await planBuild([...new Set(batch.map((r) => r.drv))], {
+          substitute: this.options.substitute,
+          ...(this.options.nixArgs ? { nixArgs: this.options.nixArgs } : {}),
+          ...this.signal,
+        })
       ).toBuild;
     } catch (error) {
       for (const request of batch) request.reject(error);
@@ -218,6 +224,7 @@ export class BuildScheduler {
       formatMachines(this.options.machines),
       ...(this.options.cores !== undefined ? ["--cores", String(this.options.cores)] : []),
       ...(this.options.substitute ? [] : ["--option", "substitute", "false"]),
+      ...(this.options.nixArgs ?? []),
       ...(roots.length > 0 ? roots : jobs.map((j) => j.info.path)),
     ];
     const child = execa("nix-store", args, {
@@ -343,6 +350,7 @@ export class BuildScheduler {
         "--builders",
         formatMachines(this.options.machines),
         ...(this.options.substitute ? [] : ["--option", "substitute", "false"]),
+        ...(this.options.nixArgs ?? []),
       ],
       {
         env: { ...nixEnvironment(), ...sshOptionsForNix() },

@@ -12,10 +12,11 @@ import {
 } from "@hive/build";
 import { HiveError, type DeployEvent, type NodeName } from "@hive/core";
 import type { EvaluatedNode, Hive } from "@hive/eval";
-import { localBuildSystems } from "@hive/nix";
+import { localBuildSystems, nixOptionArgs } from "@hive/nix";
+import { nixOptionsFrom, type HiveArgs } from "./hive-options.js";
 import { plainTable } from "./table.js";
 
-export interface BuildArgs {
+export interface BuildArgs extends HiveArgs {
   "max-jobs"?: number | undefined;
   cores?: number | undefined;
   builders?: string | undefined;
@@ -72,6 +73,7 @@ export function makeScheduler(
     maxJobs,
     ...(args.cores !== undefined ? { cores: args.cores } : {}),
     substitute: args.substitute,
+    nixArgs: nixOptionArgs(nixOptionsFrom(args)).filter((a) => a !== "--show-trace"),
     logDir: buildLogDir(run),
     signal,
     onProgress: (p) => emit({ type: "build-progress", ...p }),

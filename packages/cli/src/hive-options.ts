@@ -40,7 +40,7 @@ export function withNodeFilter<T>(y: Argv<T>) {
   });
 }
 
-interface HiveArgs {
+export interface HiveArgs {
   config?: string | undefined;
   "show-trace": boolean;
   impure: boolean;

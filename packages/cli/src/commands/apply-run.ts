@@ -1,4 +1,6 @@
-import { createInterface } from "node:readline/promises";
+import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
+import { join } from "node:path";
 import {
   GOAL_TRAITS,
   HiveError,
@@ -7,138 +9,26 @@ import {
   type DeployStep,
   type DrvPath,
   type Goal,
-  type NodeConfig,
   type NodeName,
 } from "@hive/core";
-import { Deployment, type DeployNode, type DeploymentOptions, type DeployOrigin, type NodeSummary } from "@hive/deploy";
-import { randomUUID } from "node:crypto";
-import { setMaxListeners } from "node:events";
-import { hostname, userInfo } from "node:os";
-import { join } from "node:path";
-import { gitState, type ChunkOptions, type EvaluatedNode, type Hive, type NodeOutcome } from "@hive/eval";
-import type { BuildCapabilities, Placement } from "@hive/build";
-import { printError } from "../report.js";
+import { Deployment, type DeployNode, type DeploymentOptions, type NodeSummary } from "@hive/deploy";
 import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { evalLimitsFrom, nodeFilterFrom, openHive } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
-import { plainRenderer } from "../plain-renderer.js";
-import { LiveRenderer } from "../live-renderer.js";
-import { colours, useColour } from "../colour.js";
 import { jsonRenderer } from "../json-renderer.js";
-import { githubRenderer } from "../github-renderer.js";
 import { sshTargetOf } from "../ssh-targets.js";
-import { HIVE_VERSION } from "../version.js";
 import { planJson, planNodes, renderPlan } from "../plan.js";
-import { buildCapabilities, dryRunTable, makeScheduler, nowhereError, placementOf } from "../build-setup.js";
+import { buildCapabilities, makeScheduler, nowhereError, placementOf } from "../build-setup.js";
+import { ask, stageRenderer, summaryLine, summaryPainter } from "../run-output.js";
 import type { ApplyArgs } from "./apply-options.js";
-
-function summaryLine(s: NodeSummary): string {
-  switch (s.outcome) {
-    case "succeeded":
-      return `${s.node}: succeeded${s.system ? ` (${s.system})` : ""}`;
-    case "unchanged":
-      return `${s.node}: unchanged (already running ${s.system ?? "the system"})`;
-    case "skipped":
-      return `${s.node}: skipped: ${s.message ?? ""}`;
-    case "failed":
-      return `${s.node}: failed at ${s.step ?? "?"}: ${(s.message ?? "").replace(/\n/g, "\n    ")}`;
-  }
-}
-
-/** Summary lines, with the outcome coloured where stdout takes colour. */
-function summaryPainter(args: ApplyArgs): (s: NodeSummary) => string {
-  const c = colours(useColour(args.color, process.stdout));
-  const paint = { succeeded: c.green, unchanged: c.dim, skipped: c.yellow, failed: c.red };
-  return (s) => {
-    const line = summaryLine(s);
-    const at = s.node.length + 2;
-    return `${line.slice(0, at)}${paint[s.outcome](line.slice(at, at + s.outcome.length))}${line.slice(at + s.outcome.length)}`;
-  };
-}
-
-/** Where the hive lives on this machine (for .gcroots/); the working directory for remote flakes. */
-function hiveDirectory(hive: Hive): string {
-  return hive.localDirectory ?? process.cwd();
-}
-
-/** Who deploys what from where, for the hosts' deploy history. */
-async function deployOrigin(hive: Hive, run: string): Promise<DeployOrigin> {
-  const dir = hive.localDirectory;
-  const git = dir === undefined ? undefined : await gitState(dir);
-  return {
-    run,
-    user: process.env.SUDO_USER ?? userInfo().username,
-    from: hostname(),
-    hiveVersion: HIVE_VERSION,
-    ...(git !== undefined ? { git } : {}),
-  };
-}
-
-/** apply-local: this machine is the target, as one node of the hive. */
-export interface LocalTarget {
-  node: string | undefined;
-  sudo: boolean;
-}
-
-async function selectLocalNode(hive: Hive, local: LocalTarget): Promise<NodeName[]> {
-  const name = local.node ?? hostname();
-  const node = hive.nodes.find((n) => n === name);
-  if (node === undefined) {
-    throw new HiveError("HIVE_UNKNOWN_NODE", `no node named ${JSON.stringify(name)} in the hive`, {
-      hint:
-        local.node === undefined
-          ? "apply-local picks the node named like this machine's host name; name another with --node"
-          : `nodes: ${hive.nodes.join(", ")}`,
-    });
-  }
-  const outcomes: NodeOutcome<NodeConfig>[] = [];
-  await hive.nodeConfigs([node], (o) => outcomes.push(o));
-  const [outcome] = outcomes;
-  if (outcome !== undefined && !outcome.ok) throw outcome.error;
-  if (outcome?.value.deployment.allowLocalDeployment !== true) {
-    throw new HiveError("HIVE_USAGE", `node ${node} does not allow local deployment`, {
-      hint: "set deployment.allowLocalDeployment = true on it",
-    });
-  }
-  return [node];
-}
+import { deployOrigin, hiveDirectory, selectLocalNode, type LocalTarget } from "./apply-context.js";
+import { dryRun, EvaluatedNodes } from "./apply-stages.js";
 
 /** How runApply runs: apply-local's target; diff stops after showing the plan. */
 export interface ApplyMode {
   local?: LocalTarget;
   diff?: { json: boolean };
-}
-
-/** Where deploy events go for one stage: NDJSON, a live view, GitHub groups or plain lines. */
-function stageRenderer(
-  args: ApplyArgs,
-  json: ReturnType<typeof jsonRenderer> | undefined,
-  title: string,
-  nodes: readonly NodeName[],
-) {
-  const live =
-    json === undefined && args["log-format"] === "auto" && process.stderr.isTTY && !args.verbose
-      ? new LiveRenderer(process.stderr, { title, colour: useColour(args.color, process.stderr) })
-      : undefined;
-  live?.expect(nodes);
-  const onEvent: (event: DeployEvent) => void =
-    json?.onEvent ??
-    live?.onEvent ??
-    (args["log-format"] === "github"
-      ? githubRenderer((line) => process.stdout.write(`${line}\n`))
-      : plainRenderer((line) => process.stderr.write(`${line}\n`), { verbose: args.verbose }));
-  return { onEvent, finish: () => live?.finish() };
-}
-
-/** Asks on the terminal; anything but y/yes is a no. */
-async function ask(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 function checkApplyArgs(goal: Goal, args: ApplyArgs, mode: ApplyMode): void {
@@ -152,61 +42,6 @@ function checkApplyArgs(goal: Goal, args: ApplyArgs, mode: ApplyMode): void {
         hint: "pass --yes to show the plan and deploy without asking",
       });
   }
-}
-
-/** Evaluation's results, kept so that a second stage can deploy the same nodes without evaluating again. */
-class EvaluatedNodes {
-  readonly nodes = new Map<NodeName, DeployNode>();
-  readonly failures: { node: NodeName; error: HiveError; step: DeployStep }[] = [];
-  constructor(private readonly into: Deployment) {}
-  add = (node: DeployNode): void => {
-    this.nodes.set(node.name, node);
-    this.into.add(node);
-  };
-  fail = (node: NodeName, error: HiveError, step: DeployStep = "evaluate"): void => {
-    this.failures.push({ node, error, step });
-    this.into.fail(node, step, error);
-  };
-  /** Feeds the nodes that built into a deployment, and fails the rest there as they failed here. */
-  replay(into: Deployment, built: readonly NodeSummary[]): void {
-    for (const { node, error, step } of this.failures) into.fail(node, step, error);
-    for (const summary of built) {
-      const node = this.nodes.get(summary.node);
-      if (summary.outcome === "failed" && !this.failures.some((f) => f.node === summary.node))
-        into.fail(
-          summary.node,
-          summary.step ?? "build",
-          new HiveError(summary.code ?? "HIVE_BUILD_FAILED", summary.message ?? "failed"),
-        );
-      else if (node !== undefined && summary.outcome !== "failed") into.add(node);
-    }
-  }
-}
-
-/** --dry-run: where each node would be built and what that takes; nothing is built or pushed. */
-async function dryRun(
-  hive: Hive,
-  selected: readonly NodeName[],
-  args: ApplyArgs,
-  capabilities: BuildCapabilities,
-  evalOptions: ChunkOptions,
-  pushes: boolean,
-): Promise<void> {
-  const nodes = new Map<NodeName, { node: EvaluatedNode; placement: Placement }>();
-  const failures: HiveError[] = [];
-  await hive.evaluate(
-    selected,
-    (o) => {
-      if (o.ok) nodes.set(o.node, { node: o.value, placement: placementOf(o.value, args, capabilities, pushes) });
-      else failures.push(o.error);
-    },
-    evalOptions,
-  );
-  const ordered = selected.flatMap((n) => nodes.get(n) ?? []);
-  const { text, nowhere } = await dryRunTable(ordered, args.substitute);
-  process.stdout.write(`${text}\n`);
-  for (const error of failures) printError(error.message, error.hint);
-  if (nowhere > 0 || failures.length > 0) process.exitCode = EXIT.nodesFailed;
 }
 
 export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}): Promise<void> {
