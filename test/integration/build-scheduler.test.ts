@@ -48,6 +48,8 @@ in {
   t-arm = { pkgs, ... }: { environment.systemPackages = [ pkgs.hello ]; };
   t-target = { deployment.buildOnTarget = true; environment.etc."where".text = "built on the target"; };
   t-none = { };
+  # Cross-compiled, as in NixOS: built here, for aarch64-linux.
+  t-cross = { pkgs, ... }: { nixpkgs.crossSystem = "aarch64-linux"; environment.systemPackages = [ pkgs.hello ]; };
   t-broken = { system.extraSystemBuilderCmds = "echo broken-build-${seed} >&2; exit 1"; };
 }
 `,
@@ -71,7 +73,7 @@ describe("the build scheduler on a real fleet", () => {
   const validHere = async (path: string) =>
     (await run("nix-store", ["--check-validity", path], { env: { ...process.env, NIX_CONFIG: "" } })).code === 0;
 
-  it("shows where each node would be built, and that nothing can build one, before anything runs", async () => {
+  it("shows where each node would be built (a cross-compiled one here), and that nothing can build one, before anything runs", async () => {
     const dir = await writeHive(`plan-${Date.now()}`);
     const plan = await hive(["build", "--dry-run"], { cwd: dir, env: env() });
     expect(plan.code).toBe(1); // t-none cannot be built anywhere
@@ -79,6 +81,12 @@ describe("the build scheduler on a real fleet", () => {
     expect(plan.stdout).toMatch(/t-arm\s+│ aarch64-linux\s+│ on ssh:\/\/builder/);
     expect(plan.stdout).toMatch(/t-none\s+│ riscv64-linux\s+│ nowhere/);
     expect(await readFile(join(dir, "builds"), "utf8")).toBe(""); // nothing was built
+    // A cross-compiled node's derivations are this machine's: it builds here, for aarch64-linux.
+    expect(plan.stdout).toMatch(/t-cross\s+│ x86_64-linux\s+│ here/);
+    const cross = await hive(["build", "--on", "t-cross"], { cwd: dir, env: env() });
+    expect(cross.code, cross.stderr).toBe(0);
+    const crossSystem = systemOf(cross.stdout, "t-cross");
+    expect(await readFile(join(crossSystem, "sw", "share", "hello", "system"), "utf8")).toBe("aarch64-linux\n");
     const targeted = await hive(["apply", "--dry-run", "--on", "t-target"], { cwd: dir, env: env() });
     expect(targeted.stdout).toMatch(/t-target\s+│ x86_64-linux\s+│ on the target/);
   });
@@ -86,7 +94,7 @@ describe("the build scheduler on a real fleet", () => {
   it("builds here, on the builder and on the target; shared derivations once; failures fail only their nodes", async () => {
     const seed = `run-${Date.now()}`;
     const dir = await writeHive(seed);
-    const result = await hive(["apply", "--on", "t-*"], { cwd: dir, env: env() });
+    const result = await hive(["apply", "--on", "t-*,!t-cross"], { cwd: dir, env: env() });
     expect(result.code, result.stderr).toBe(1);
 
     // Nothing can build t-none: it fails first, with the ways out; the rest go on.
