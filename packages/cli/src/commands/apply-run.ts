@@ -100,7 +100,9 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   };
   let current: Deployment | undefined;
   const stage = async (stageGoal: Goal, feed: (d: Deployment) => Promise<void> | void) => {
-    const renderer = stageRenderer(args, json, `${mode.local ? "apply-local" : "apply"} ${stageGoal}`, selected);
+    // The header names what runs: "build", "apply switch", "apply-local boot".
+    const title = stageGoal === "build" ? "build" : `${mode.local ? "apply-local" : "apply"} ${stageGoal}`;
+    const renderer = stageRenderer(args, json, title, selected);
     emit = renderer.onEvent;
     current = new Deployment({ ...options, goal: stageGoal, onEvent: renderer.onEvent });
     await feed(current);
