@@ -23,6 +23,8 @@ echo "== hive apply"
 hive apply -f examples/fleet
 echo "== a second apply has nothing to do"
 hive apply -f examples/fleet --on @web
+echo "== fleet status: what each host runs, who switched it, and whether it matches the hive"
+hive status -f examples/fleet
 echo "== what runs where"
 hive exec -f examples/fleet -- sh -c 'echo "$(readlink /run/current-system) $(ls /run/current-system/sw/bin | tr "\n" " ")"'
 
@@ -31,6 +33,7 @@ cat <<MSG
 The fleet is up in $dir. Try:
   export SSH_CONFIG_FILE=$dir/ssh_config NIX_CONFIG="substituters ="
   node packages/cli/dist/main.js apply -f examples/fleet --on @web
+  node packages/cli/dist/main.js diff -f examples/fleet      # after editing the hive: what would change
   ssh -F $dir/ssh_config web-1 'ls /run/current-system/sw/bin'
   node packages/testbed/dist/cli.js down --dir $dir      # when done
 MSG
