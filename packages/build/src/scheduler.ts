@@ -55,6 +55,8 @@ interface Request {
 }
 
 const LOG_TAIL = 25;
+/** How often builds that started are checked for valid outputs. */
+const POLL_MS = 250;
 /** Nodes arriving this close together (one evaluation chunk) are planned and built as one batch. */
 const BATCH_WINDOW_MS = 25;
 const nameOf = (drv: string) => drv.replace(/^\/nix\/store\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
@@ -199,13 +201,15 @@ export class BuildScheduler {
   private async runBatch(jobs: readonly Job[], roots: readonly DrvPath[]): Promise<void> {
     const byActivity = new Map<number, Job>();
     const failedHere = new Set<string>();
-    // Builds that stopped, checked together: valid outputs mean built; the rest wait for the end.
+    // Valid outputs mean built. Nix 2.8 stops the build activity of a derivation it was asked for
+    // only when the whole run ends, so builds that started are also checked every so often, not
+    // only when they stop; whatever is left is settled at the end.
     let stopped: Job[] = [];
     let checking: NodeJS.Timeout | undefined;
     const checks: Promise<void>[] = [];
     const check = () => {
       checking = undefined;
-      const jobs = stopped;
+      const jobs = [...new Set([...stopped, ...byActivity.values()])];
       stopped = [];
       const done = this.invalidOutputs(jobs).then((invalid) => {
         for (const job of jobs) if (!job.info.outputs.some((o) => invalid.has(o))) this.finish(job, "built");
@@ -213,6 +217,9 @@ export class BuildScheduler {
       checks.push(done);
       return done;
     };
+    const poll = setInterval(() => {
+      if (byActivity.size > 0 && checking === undefined) checking = setTimeout(() => void check(), 0);
+    }, POLL_MS);
     const args = [
       "--realise",
       "--keep-going",
@@ -279,6 +286,7 @@ export class BuildScheduler {
     });
     await child;
     if (pending !== "") onLine(pending);
+    clearInterval(poll);
     if (checking !== undefined) clearTimeout(checking);
     await Promise.all([...checks, check()]);
     // What this run never built itself: built by another run meanwhile, or not built at all.
