@@ -170,7 +170,16 @@ export class BuildScheduler {
     for (const job of jobs) job.nodes.add(node);
     this.nodeJobs.set(node, [...needed]);
     this.report(node);
-    await Promise.all(jobs.map((j) => j.settled));
+    // All built, or the first failure: a node that cannot be built need not wait for the rest.
+    await new Promise<void>((resolve) => {
+      let left = jobs.length;
+      if (left === 0) resolve();
+      for (const job of jobs)
+        void job.settled.then(() => {
+          left--;
+          if (job.state === "failed" || left === 0) resolve();
+        });
+    });
     const failed = jobs.filter((j) => j.state === "failed");
     if (failed.length > 0) {
       // The derivation that failed on its own, not those that only needed it.
@@ -261,9 +270,12 @@ export class BuildScheduler {
           return;
         }
         case "failed": {
+          // Nix's word on a failed build is final: the nodes that need it hear now, not at the end.
           failedHere.add(event.drv);
           const job = this.jobs.get(event.drv as DrvPath);
-          if (job) this.log(job, event.line);
+          if (job === undefined) return;
+          this.log(job, event.line);
+          this.finish(job, "failed", failureMessage(job));
           return;
         }
         case "stopped": {
@@ -294,12 +306,7 @@ export class BuildScheduler {
     const invalid = await this.invalidOutputs(open);
     for (const job of open) {
       if (!job.info.outputs.some((o) => invalid.has(o))) this.finish(job, "built");
-      else if (failedHere.has(job.info.path))
-        this.finish(
-          job,
-          "failed",
-          `building ${job.info.path}${job.where ? ` on ${job.where}` : ""} failed:\n${job.log.slice(-15).join("\n")}`,
-        );
+      else if (failedHere.has(job.info.path)) this.finish(job, "failed", failureMessage(job));
       else this.finish(job, "failed", `not built: ${nameOf(job.info.path)} needs a derivation that failed`);
     }
   }
@@ -377,6 +384,10 @@ export class BuildScheduler {
     if (out === undefined) throw new HiveError("HIVE_BUILD_FAILED", `node ${node}: ${drv} has no output`);
     return parseStorePath(out);
   }
+}
+
+function failureMessage(job: Job): string {
+  return `building ${job.info.path}${job.where ? ` on ${job.where}` : ""} failed:\n${job.log.slice(-15).join("\n")}`;
 }
 
 /** Nix's build hook reaches builders with OpenSSH: through hive's SSH_CONFIG_FILE when one is set. */
