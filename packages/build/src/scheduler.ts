@@ -218,7 +218,9 @@ export class BuildScheduler {
     const checks: Promise<void>[] = [];
     const check = () => {
       checking = undefined;
-      const jobs = [...new Set([...stopped, ...byActivity.values()])];
+      // A derivation whose outputs Nix did not show (content-addressed) can only be judged once stopped.
+      const started = [...byActivity.values()].filter((j) => j.info.outputs.length > 0);
+      const jobs = [...new Set([...stopped, ...started])];
       stopped = [];
       const done = this.invalidOutputs(jobs).then((invalid) => {
         for (const job of jobs) if (!job.info.outputs.some((o) => invalid.has(o))) this.finish(job, "built");

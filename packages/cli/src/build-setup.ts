@@ -1,4 +1,5 @@
 import { availableParallelism, homedir } from "node:os";
+import PQueue from "p-queue";
 import { join } from "node:path";
 import {
   BuildScheduler,
@@ -86,26 +87,21 @@ export async function dryRunTable(
   nodes: readonly { node: EvaluatedNode; placement: Placement }[],
   substitute: boolean,
 ): Promise<{ text: string; nowhere: number }> {
+  // One dry run per node (to count its own builds and fetches), a few at a time.
+  const queue = new PQueue({ concurrency: Math.max(1, availableParallelism()) });
+  const rows = await Promise.all(
+    nodes.map(({ node, placement }) =>
+      queue.add(async (): Promise<string[]> => {
+        const where = describePlacement(placement);
+        if (placement.kind === "nowhere") return [node.name, node.buildSystem, `nowhere: ${placement.hint}`, "", ""];
+        if (placement.kind === "target") return [node.name, node.buildSystem, where, "(decided there)", ""];
+        const plan = await planBuild([node.drvPath], { substitute });
+        const builds = closureToBuild(plan.toBuild, node.drvPath).length;
+        return [node.name, node.buildSystem, where, String(builds), String(plan.toFetch)];
+      }),
+    ),
+  );
   const table = plainTable(["node", "system", "built where", "to build", "to fetch"]);
-  let nowhere = 0;
-  for (const { node, placement } of nodes) {
-    if (placement.kind === "nowhere") {
-      nowhere++;
-      table.push([node.name, node.buildSystem, `nowhere: ${placement.hint}`, "", ""]);
-      continue;
-    }
-    if (placement.kind === "target") {
-      table.push([node.name, node.buildSystem, describePlacement(placement), "(decided there)", ""]);
-      continue;
-    }
-    const plan = await planBuild([node.drvPath], { substitute });
-    table.push([
-      node.name,
-      node.buildSystem,
-      describePlacement(placement),
-      String(closureToBuild(plan.toBuild, node.drvPath).length),
-      String(plan.toFetch),
-    ]);
-  }
-  return { text: table.toString(), nowhere };
+  table.push(...rows);
+  return { text: table.toString(), nowhere: nodes.filter((n) => n.placement.kind === "nowhere").length };
 }
