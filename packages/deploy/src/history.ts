@@ -65,15 +65,3 @@ export function parseHistory(text: string): DeployRecord[] {
   }
   return records;
 }
-
-/** The last records of a host's history, oldest first. */
-export async function readHistory(
-  transport: Transport,
-  options: { last?: number; signal?: AbortSignal } = {},
-): Promise<DeployRecord[]> {
-  const result = await transport.exec(
-    ["sh", "-c", 'tail -n "$2" "$1" 2>/dev/null || true', "hive-history", HISTORY_FILE, String(options.last ?? 100)],
-    { privileged: true, ...(options.signal ? { signal: options.signal } : {}) },
-  );
-  return parseHistory(result.stdout);
-}

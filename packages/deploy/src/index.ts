@@ -8,7 +8,6 @@ export { SharedExporter } from "./shared-export.js";
 export { ExportSplitter } from "./export-splitter.js";
 export {
   appendHistory,
-  readHistory,
   parseHistory,
   DeployRecordSchema,
   HISTORY_FILE,
