@@ -1,7 +1,7 @@
 export { Deployment, type DeployNode, type DeploymentOptions, type NodeSummary } from "./deployment.js";
 export { activate, readRemoteLink, SYSTEM_PROFILE, type ActivationResult } from "./activator.js";
 export { copyClosure, missingOnTarget, type CopyOptions, type CopyResult } from "./copier.js";
-export { activateNode, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
+export { activateNode, isUnchanged, knownHere, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 export { keyContent, uploadKeys, type KeySources } from "./keys.js";
 export { rebootAndWait } from "./reboot.js";
 export { SharedExporter } from "./shared-export.js";

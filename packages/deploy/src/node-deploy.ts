@@ -33,7 +33,7 @@ export interface NodeDeployOptions {
 export type PushedOutcome = { kind: "pushed" } | { kind: "unchanged" };
 
 /** Whether a system the host runs is one this machine's store knows (hive deployed it). */
-async function knownHere(system: string, signal: { signal?: AbortSignal }): Promise<boolean> {
+export async function knownHere(system: string, signal: { signal?: AbortSignal } = {}): Promise<boolean> {
   let path: StorePath;
   try {
     path = parseStorePath(system);

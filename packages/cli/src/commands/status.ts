@@ -1,8 +1,7 @@
 import type { Argv } from "yargs";
 import PQueue from "p-queue";
-import { isHiveError, type NodeName, type StorePath } from "@hive/core";
-import { assess, probeHost, type NodeStatus } from "@hive/deploy";
-import { invalidPaths } from "@hive/nix";
+import { isHiveError, type NodeName } from "@hive/core";
+import { assess, knownHere, probeHost, type NodeStatus } from "@hive/deploy";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
@@ -82,7 +81,7 @@ async function fleetStatus(args: StatusArgs): Promise<NodeStatus[]> {
                 const installed = state.profile ?? state.current;
                 const check =
                   installed !== undefined && installed !== want && !state.history.some((r) => r.system === installed);
-                const known = !check || (await invalidPaths([installed as StorePath])).size === 0;
+                const known = !check || (await knownHere(installed));
                 return assess(o.node, want, state, known);
               },
               (error: unknown) => {
