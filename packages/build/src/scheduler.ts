@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { HiveError, parseStorePath, type DrvPath, type NodeName, type StorePath } from "@hive/core";
+import { HiveError, LineSplitter, parseStorePath, type DrvPath, type NodeName, type StorePath } from "@hive/core";
 import { nixEnvironment } from "@hive/nix";
 import { closureToBuild, planBuild, type DrvInfo } from "./derivations.js";
 import { formatMachines, type Machine } from "./machines.js";
@@ -291,15 +291,10 @@ export class BuildScheduler {
         }
       }
     };
-    let pending = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
-      const lines = (pending + chunk).split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) onLine(line);
-    });
+    const lines = new LineSplitter(onLine, 0);
+    child.stderr.on("data", (chunk: Buffer) => lines.push(chunk));
     await child;
-    if (pending !== "") onLine(pending);
+    lines.end();
     clearInterval(poll);
     if (checking !== undefined) clearTimeout(checking);
     await Promise.all([...checks, check()]);

@@ -1,20 +1,18 @@
+import { LineSplitter } from "@hive/core";
+
 /** Turns a byte stream into whole lines, each written with a prefix (e.g. the node's name). */
 export class LinePrefixer {
-  private pending = "";
+  private readonly lines: LineSplitter;
 
-  constructor(
-    private readonly prefix: string,
-    private readonly write: (text: string) => void,
-  ) {}
+  constructor(prefix: string, write: (text: string) => void) {
+    this.lines = new LineSplitter((line) => write(`${prefix}${line}\n`), 0);
+  }
 
   push(chunk: Buffer | string): void {
-    const lines = (this.pending + chunk.toString()).split("\n");
-    this.pending = lines.pop() ?? "";
-    for (const line of lines) this.write(`${this.prefix}${line}\n`);
+    this.lines.push(chunk);
   }
 
   flush(): void {
-    if (this.pending !== "") this.write(`${this.prefix}${this.pending}\n`);
-    this.pending = "";
+    this.lines.end();
   }
 }

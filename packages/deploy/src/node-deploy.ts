@@ -1,5 +1,6 @@
 import {
   HiveError,
+  LineSplitter,
   parseStorePath,
   GOAL_TRAITS,
   type DeployEvent,
@@ -12,7 +13,6 @@ import { invalidPaths } from "@hive/nix";
 import { activate, readRemoteLink, SYSTEM_PROFILE } from "./activator.js";
 import { copyClosure } from "./copier.js";
 import { runOn } from "./remote-command.js";
-import { LineSplitter } from "./line-splitter.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
 

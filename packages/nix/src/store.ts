@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { execa } from "execa";
-import { HiveError, parseStorePath, type DrvPath, type StorePath } from "@hive/core";
+import { HiveError, LineSplitter, parseStorePath, type DrvPath, type StorePath } from "@hive/core";
 import { nixEnvironment, runNix } from "./nix-command.js";
 
 export interface PathInfo {
@@ -56,19 +56,10 @@ export async function realiseDerivation(
     stdin: "ignore",
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
-  const log: string[] = [];
-  child.stderr.setEncoding("utf8");
-  let pending = "";
-  child.stderr.on("data", (chunk: string) => {
-    const lines = (pending + chunk).split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) {
-      log.push(line);
-      options.onLog?.(line);
-    }
-  });
+  const lines = new LineSplitter((line) => options.onLog?.(line), 15);
+  child.stderr.on("data", (chunk: Buffer) => lines.push(chunk));
   const result = await child;
-  if (pending !== "") log.push(pending);
+  const log = lines.end();
   if (result.isCanceled) throw options.signal?.reason ?? new Error("aborted");
   if (result.exitCode !== 0) {
     throw new HiveError("HIVE_BUILD_FAILED", `building ${drv} failed:\n${log.slice(-15).join("\n")}`, {

@@ -1,6 +1,9 @@
+import { StringDecoder } from "node:string_decoder";
+
 /** Turns chunks of output into whole lines, each handed on once; keeps the last ones. */
 export class LineSplitter {
   private pending = "";
+  private readonly decoder = new StringDecoder("utf8");
   private readonly tail: string[] = [];
 
   constructor(
@@ -9,7 +12,9 @@ export class LineSplitter {
   ) {}
 
   push(chunk: Buffer | string): void {
-    const lines = (this.pending + chunk.toString()).split("\n");
+    // A character split across two chunks is decoded whole.
+    const text = typeof chunk === "string" ? chunk : this.decoder.write(chunk);
+    const lines = (this.pending + text).split("\n");
     this.pending = lines.pop() ?? "";
     for (const line of lines) this.line(line);
   }
@@ -22,7 +27,8 @@ export class LineSplitter {
 
   /** Flushes a last unterminated line; returns the last lines. */
   end(): string[] {
-    if (this.pending !== "") this.line(this.pending);
+    const rest = this.pending + this.decoder.end();
+    if (rest !== "") this.line(rest);
     this.pending = "";
     return [...this.tail];
   }
