@@ -2,7 +2,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { HiveError, LineSplitter, parseStorePath, type DrvPath, type NodeName, type StorePath } from "@hive/core";
-import { nixEnvironment } from "@hive/nix";
+import { nixEnvironment, realiseDerivation } from "@hive/nix";
 import { closureToBuild, planBuild, type DrvInfo } from "./derivations.js";
 import { formatMachines, type Machine } from "./machines.js";
 import { parseNixLogLine } from "./nix-log.js";
@@ -354,32 +354,18 @@ export class BuildScheduler {
 
   /** The last step of a node: its system, with anything not built fetched (instant once built). */
   private async realise(node: NodeName, drv: DrvPath): Promise<StorePath> {
-    const result = await execa(
-      "nix-store",
-      [
-        "--realise",
-        drv,
+    const [out] = await realiseDerivation(drv, {
+      nixArgs: [
         "--builders",
         formatMachines(this.options.machines),
         ...(this.options.substitute ? [] : ["--option", "substitute", "false"]),
         ...(this.options.nixArgs ?? []),
       ],
-      {
-        env: { ...nixEnvironment(), ...sshOptionsForNix() },
-        extendEnv: false,
-        reject: false,
-        stdin: "ignore",
-        ...(this.options.signal ? { cancelSignal: this.options.signal } : {}),
-      },
-    );
-    if (result.exitCode !== 0)
-      throw new HiveError(
-        "HIVE_BUILD_FAILED",
-        `node ${node}: realising ${drv} failed:\n${result.stderr.trim().split("\n").slice(-10).join("\n")}`,
-      );
-    const [out] = result.stdout.split("\n").filter((l) => l !== "");
+      env: sshOptionsForNix(),
+      ...this.signal,
+    });
     if (out === undefined) throw new HiveError("HIVE_BUILD_FAILED", `node ${node}: ${drv} has no output`);
-    return parseStorePath(out);
+    return out;
   }
 }
 

@@ -47,10 +47,16 @@ export async function closureOf(
 /** Builds (or substitutes) a derivation's outputs locally; the log goes to `onLog` line by line. */
 export async function realiseDerivation(
   drv: DrvPath,
-  options: { signal?: AbortSignal; onLog?: (line: string) => void; nixArgs?: readonly string[] } = {},
+  options: {
+    signal?: AbortSignal;
+    onLog?: (line: string) => void;
+    nixArgs?: readonly string[];
+    /** Added to Nix's environment (e.g. NIX_SSHOPTS for remote builders). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<StorePath[]> {
   const child = execa("nix-store", ["--realise", ...(options.nixArgs ?? []), drv], {
-    env: nixEnvironment(),
+    env: { ...nixEnvironment(), ...options.env },
     extendEnv: false,
     reject: false,
     stdin: "ignore",
