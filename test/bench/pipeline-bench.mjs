@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Testbed, miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
 import { median } from "./measure.mjs";
+import { hiveFor } from "./hive-cli.mjs";
 
 const run = promisify(execFile);
-const hiveBin = new URL("../../packages/cli/dist/main.js", import.meta.url).pathname;
 const MAX_JOBS = 4;
 
 /** A hive of `count` nodes; node i's system holds a derivation that takes (i % 4) * 0.6 s to build. */
@@ -42,14 +42,7 @@ export async function pipelineBench({ hosts = 20, rounds = 3 } = {}) {
   const names = Array.from({ length: hosts }, (_, i) => `p-${String(i + 1).padStart(2, "0")}`);
   const fleet = await Testbed.start({ hosts: names.map((name) => ({ name })) });
   const dir = await mkdtemp(join(tmpdir(), "hive-pipeline-bench-"));
-  const env = {
-    ...process.env,
-    SSH_CONFIG_FILE: fleet.sshConfigPath,
-    SSH_AUTH_SOCK: "",
-    NIX_CONFIG: "substituters =",
-    NIX_PATH: "",
-  };
-  const hive = (...args) => run(process.execPath, [hiveBin, ...args, "-f", dir], { env, maxBuffer: 1 << 26 });
+  const hive = hiveFor(fleet, dir);
   const samples = { pipelined: [], sequential: [] };
   try {
     for (let round = 0; round < rounds; round++) {

@@ -1,30 +1,19 @@
 // `hive status` against a no-op `hive apply` on the same up-to-date fleet, both through the CLI
 // (evaluation included): status must cost no more than the fan-out of a deploy that changes nothing.
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Testbed, miniNixpkgsPath } from "../../packages/testbed/dist/index.js";
 import { generateHive } from "./generate-hive.mjs";
 import { median } from "./measure.mjs";
-
-const run = promisify(execFile);
-const hiveBin = new URL("../../packages/cli/dist/main.js", import.meta.url).pathname;
+import { hiveFor } from "./hive-cli.mjs";
 
 export async function statusBench({ hosts = 30, rounds = 5 } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "hive-status-bench-"));
   await generateHive(dir, hosts, miniNixpkgsPath);
   const names = Array.from({ length: hosts }, (_, i) => `node-${String(i + 1).padStart(3, "0")}`);
   const fleet = await Testbed.start({ hosts: names.map((name) => ({ name })) });
-  const env = {
-    ...process.env,
-    SSH_CONFIG_FILE: fleet.sshConfigPath,
-    SSH_AUTH_SOCK: "",
-    NIX_CONFIG: "substituters =",
-    NIX_PATH: "",
-  };
-  const hive = (...args) => run(process.execPath, [hiveBin, ...args, "-f", dir], { env, maxBuffer: 64 << 20 });
+  const hive = hiveFor(fleet, dir);
   try {
     await hive("apply", "-p", String(hosts), "--log-format", "plain");
     const samples = { apply: [], status: [] };
