@@ -1,7 +1,7 @@
 import PQueue from "p-queue";
 import { isHiveError, type NodeName, type StorePath, type Transport } from "@hive/core";
 import { closureWithSizes, diffClosures, groupChanges, readRemoteLink, type ClosureDiff } from "@hive/deploy";
-import { LocalTransport } from "@hive/nix";
+import { closureOf } from "@hive/nix";
 import { bytes } from "./format.js";
 
 /** What deploying a node changes: against the system it runs, or a first deploy, or nothing. */
@@ -18,7 +18,6 @@ export interface PlannedNode {
 
 /** Diffs each node's new system against what its host runs, a few hosts at a time. */
 export async function planNodes(nodes: readonly PlannedNode[], parallel: number): Promise<NodePlan[]> {
-  const local = new LocalTransport();
   const queue = new PQueue({ concurrency: parallel });
   return Promise.all(
     nodes.map(({ node, system, transport }) =>
@@ -28,7 +27,7 @@ export async function planNodes(nodes: readonly PlannedNode[], parallel: number)
           if (current === system) return { node, kind: "unchanged", system };
           const [before, after] = await Promise.all([
             current === undefined ? [] : closureWithSizes(transport, node, current),
-            closureWithSizes(local, node, system),
+            closureOf([system]).then((infos) => infos.map((i) => ({ path: i.path, size: i.narSize }))),
           ]);
           return { node, kind: "change", system, current, diff: diffClosures(before, after) };
         } catch (error) {

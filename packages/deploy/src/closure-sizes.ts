@@ -10,7 +10,7 @@ echo ---
 nix-store --query --size $paths
 `;
 
-/** A closure with sizes, from the target's store (or this machine's, through a LocalTransport). */
+/** A closure with sizes, from a target's store (this machine's own is closureOf in @hive/nix). */
 export async function closureWithSizes(
   transport: Transport,
   node: NodeName,
