@@ -26,6 +26,8 @@ export async function deployToFleet(fleet, names, drv, { parallel = 10, gzip = f
     substitute: false,
     reactivate: false,
     forceReplaceUnknownProfiles: false,
+    activationTimeoutMs: 600_000,
+    breakLock: false,
     noKeys: true,
     keySources: { text: () => Promise.reject(new Error("no keys")) },
     transportFor: (node) =>

@@ -91,6 +91,8 @@ describe("a deploy to several hosts at once", () => {
       substitute: false,
       reactivate: false,
       forceReplaceUnknownProfiles: false,
+      activationTimeoutMs: 600_000,
+      breakLock: false,
       noKeys: true,
       keySources: { text: () => Promise.reject(new Error("no keys")) },
       transportFor: (node) =>

@@ -248,6 +248,8 @@ export class BuildScheduler {
     const child = execa("nix-store", args, {
       env: { ...nixEnvironment(), ...sshOptionsForNix() },
       extendEnv: false,
+      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+      detached: true,
       reject: false,
       stdin: "ignore",
       ...(this.options.signal ? { cancelSignal: this.options.signal } : {}),
@@ -314,6 +316,8 @@ export class BuildScheduler {
     const result = await execa("nix-store", ["--check-validity", "--print-invalid", ...outputs], {
       env: nixEnvironment(),
       extendEnv: false,
+      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+      detached: true,
       reject: false,
     });
     return new Set(result.stdout.split("\n").filter((l) => l !== ""));

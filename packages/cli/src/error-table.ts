@@ -112,8 +112,23 @@ export const ERROR_TABLE: Record<HiveErrorCode, ErrorEntry> = {
   },
   HIVE_ACTIVATION_FAILED: {
     exit: EXIT.nodesFailed,
-    meaning: "switch-to-configuration failed; the previous generation was restored",
-    hint: "the message ends with the activation's output",
+    meaning: "switch-to-configuration failed, timed out or was cut off; hive restored the previous system",
+    hint: "the message says what the host runs now and ends with the activation's output",
+  },
+  HIVE_ROLLBACK_FAILED: {
+    exit: EXIT.nodesFailed,
+    meaning: "an activation failed and restoring the previous system failed too: the host needs a person",
+    hint: "the message says what the host runs and boots, and the commands that restore it by hand",
+  },
+  HIVE_HOST_LOCKED: {
+    exit: EXIT.nodesFailed,
+    meaning: "another deploy holds the host's lock (/nix/var/hive/deploy.lock); hive changed nothing on it",
+    hint: "wait for that deploy to end; --break-lock takes the lock if you know its holder is gone",
+  },
+  HIVE_INTERRUPTED: {
+    exit: EXIT.interrupted,
+    meaning: "the run was interrupted (Ctrl-C, SIGTERM or SIGHUP)",
+    hint: "run again: what finished stays done, and unchanged hosts are skipped",
   },
   HIVE_UNKNOWN_PROFILE: {
     exit: EXIT.nodesFailed,

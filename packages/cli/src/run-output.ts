@@ -18,7 +18,7 @@ export function summaryLine(s: NodeSummary): string {
     case "skipped":
       return `${s.node}: skipped: ${s.message ?? ""}`;
     case "failed":
-      return `${s.node}: failed at ${s.step ?? "?"}: ${(s.message ?? "").replace(/\n/g, "\n    ")}`;
+      return `${s.node}: failed at ${s.step ?? "?"}: ${(s.message ?? "").replace(/\n/g, "\n    ")}${s.hint ? `\n    hint: ${s.hint}` : ""}`;
   }
 }
 

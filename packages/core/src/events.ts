@@ -19,5 +19,7 @@ export type DeployEvent =
       step?: DeployStep;
       message?: string;
       code?: HiveErrorCode;
+      /** What the operator can do about a failure. */
+      hint?: string;
       system?: string;
     };

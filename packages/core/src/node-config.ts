@@ -23,7 +23,11 @@ const keySchema = z.object({
     z.object({ kind: z.literal("file"), path: z.string() }),
     z.object({ kind: z.literal("command"), argv: z.array(z.string()).min(1) }),
   ]),
-  destDir: z.string().startsWith("/", "must be an absolute path"),
+  destDir: z
+    .string()
+    .startsWith("/", "must be an absolute path")
+    .refine((d) => !d.includes("\0") && !d.split("/").some((part) => part === ".." || part === "."), "must not contain '.' or '..'"),
+  // Derived from destDir and name (as in Colmena, where it is read-only): never a way around them.
   path: z.string(),
   user: z.string(),
   group: z.string(),
@@ -90,6 +94,7 @@ export function parseDeployment(node: NodeName, raw: unknown): Deployment {
       hint: "the hive's evaluator returned data hive does not understand; is the colmenaHive from a compatible Colmena?",
     });
   }
+  for (const key of Object.values(parsed.data.keys)) key.path = `${key.destDir.replace(/\/+$/, "")}/${key.name}`;
   return parsed.data;
 }
 

@@ -1,30 +1,52 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HiveError, isHiveError, type NodeName, type StorePath, type Transport } from "@hive/core";
+import { ACTIVATION_RUNNER, POLL_ACTIVATION, START_ACTIVATION, STOP_ACTIVATION } from "./activation-scripts.js";
+import { ACTIVATION_DIR, LOCK_FILE, parseGeneration } from "./host-paths.js";
 import { runOn } from "./remote-command.js";
 
-export const SYSTEM_PROFILE = "/nix/var/nix/profiles/system";
-const ACTIVATION_DIR = "/nix/var/hive/activations";
 
-// Starts switch-to-configuration so that it outlives the SSH session: as a transient systemd unit
-// where the target runs systemd, as a detached process otherwise. It leaves its output in
-// $base.log and its exit status in $base.status (written last, atomically).
-const START_ACTIVATION = `
-set -e
-dir="$1"; id="$2"; system="$3"; action="$4"
-mkdir -p -m 0700 "$dir"
-base="$dir/$id"
-run='"$1/bin/switch-to-configuration" "$2" > "$3.log" 2>&1; echo $? > "$3.status.tmp"; mv "$3.status.tmp" "$3.status"'
-if command -v systemd-run > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  systemd-run --quiet --collect --unit "hive-activate-$id" sh -c "$run" hive-activate "$system" "$action" "$base"
-else
-  setsid sh -c "$run" hive-activate "$system" "$action" "$base" < /dev/null > /dev/null 2>&1 &
-fi
-`;
+/** How long a stopped or restarted activation may take to restore the previous system. */
+const RESTORE_GRACE_MS = 120_000;
+
+export type Action = "switch" | "boot" | "test" | "dry-activate";
+
+export interface ActivationPlan {
+  system: StorePath;
+  action: Action;
+  /** Set the system profile first (switch, boot). */
+  setProfile: boolean;
+  /** What to restore on failure: the profile's generation and its system (or, for test, the running system). */
+  previous: { generation: number | undefined; system: string | undefined };
+}
+
+export type Rollback = "none" | "ok" | "unavailable" | { failed: string };
+
+/** Why an activation did not simply run to its end. */
+export type Interruption = "timeout" | "aborted" | "gone" | "rebooted";
 
 export interface ActivationResult {
-  exitCode: number;
+  /** switch-to-configuration's exit code (or nix-env's, if setting the profile failed); null if it never ended. */
+  exitCode: number | null;
+  rollback: Rollback;
+  interruption: Interruption | undefined;
+  /** The host after it all. */
+  current: string | undefined;
+  profile: string | undefined;
+  generation: number | undefined;
   log: string;
+  /** Where the log stays on the host. */
+  logPath: string;
+}
+
+export interface ActivateOptions {
+  signal?: AbortSignal;
+  /** Stop and restore after this long (--activation-timeout). */
+  timeoutMs: number;
+  /** Give up on a host that cannot be reached for this long while it activates. */
+  unreachableMs: number;
+  /** One call per change of state (connection lost, back). */
+  onWaiting?: (message: string) => void;
 }
 
 /** Resolves a symlink on the target (e.g. /run/current-system), or undefined if it is absent. */
@@ -33,60 +55,176 @@ export async function readRemoteLink(
   path: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<string | undefined> {
-  const result = await transport.exec(["readlink", "-f", path], options);
+  const result = await transport.exec(["readlink", "-e", path], options);
   const target = result.stdout.trim();
-  return result.exitCode === 0 && target !== "" && target !== path ? target : undefined;
+  return result.exitCode === 0 && target !== "" ? target : undefined;
+}
+
+type Poll =
+  | { state: "running" | "gone" | "rebooted" }
+  | {
+      state: "done";
+      exitCode: number | null;
+      rollback: Rollback;
+      current: string | undefined;
+      profile: string | undefined;
+      generation: number | undefined;
+      log: string;
+    };
+
+function parsePoll(stdout: string): Poll {
+  const [head = "", ...rest] = stdout.split("\n---\n");
+  const lines = head.split("\n");
+  const state = /^state=(\w+)$/.exec(lines[0] ?? "")?.[1];
+  if (state === "running" || state === "gone" || state === "rebooted") return { state };
+  const status = /^hive-activation rc=(-|\d+) rollback=(\S+) stopped=[01] end$/.exec(lines[1] ?? "");
+  if (state !== "done" || status === null) throw new Error(`unexpected answer from the activation poll: ${stdout}`);
+  const field = (name: string) =>
+    lines.find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) || undefined;
+  const rollback = status[2] ?? "none";
+  return {
+    state,
+    exitCode: status[1] === "-" || status[1] === undefined ? null : Number(status[1]),
+    rollback: rollback === "none" || rollback === "ok" || rollback === "unavailable" ? rollback : { failed: rollback },
+    current: field("current"),
+    profile: field("profile"),
+    generation: parseGeneration(field("generation")),
+    log: rest.join("\n---\n"),
+  };
 }
 
 /**
- * Runs switch-to-configuration detached from the SSH session and waits for its result. A dropped
- * connection does not stop the activation: hive reconnects and collects its output and status.
+ * Runs an activation on the host, detached from the SSH session, and waits for its result. The
+ * host restores the previous system itself when the activation fails or is stopped (timeout,
+ * Ctrl-C twice), so a dropped connection or a dead deployer cannot leave it half-switched. A
+ * runner that vanishes (power cut, killed) or a host that reboots under it is noticed at the next
+ * poll, and hive restores the previous system then.
  */
 export async function activate(
   transport: Transport,
   node: NodeName,
-  system: StorePath,
-  action: "switch" | "boot" | "test" | "dry-activate",
-  options: { signal?: AbortSignal; timeoutMs?: number; onWaiting?: (reason: string) => void } = {},
+  plan: ActivationPlan,
+  options: ActivateOptions,
 ): Promise<ActivationResult> {
-  const id = randomUUID();
-  const base = `${ACTIVATION_DIR}/${id}`;
-  await runOn(
-    transport,
-    node,
-    "activate",
-    ["sh", "-c", START_ACTIVATION, "hive-start-activation", ACTIVATION_DIR, id, system, action],
-    {
-      privileged: true,
-      ...(options.signal ? { signal: options.signal } : {}),
-    },
-  );
-  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60 * 1000);
+  const started = await startRunner(transport, node, "activate", plan, options.signal);
+  let interruption: Interruption | undefined;
+  let deadline = Date.now() + options.timeoutMs;
+  let unreachableSince: number | undefined;
+  let base = started.base;
+  let boot = started.boot;
+  const stop = async (why: Interruption) => {
+    interruption = why;
+    deadline = Date.now() + RESTORE_GRACE_MS;
+    // A connection that is down now is retried by the polls; the runner is stopped once it is back.
+    await transport.exec(["sh", "-c", STOP_ACTIVATION, "hive-stop", base], { privileged: true }).catch(() => undefined);
+  };
   for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
-    options.signal?.throwIfAborted();
+    if (interruption === undefined && options.signal?.aborted) await stop("aborted");
     if (Date.now() > deadline) {
-      throw new HiveError(
-        "HIVE_ACTIVATION_FAILED",
-        `node ${node}: activate: no result after ${Math.round((options.timeoutMs ?? 0) / 1000)} s`,
-        {
-          hint: `its output is in ${base}.log on the target`,
-        },
-      );
+      if (interruption === undefined) await stop("timeout");
+      else throw lostTrack(node, base, interruption, options);
     }
+    let poll: Poll;
     try {
-      const status = await transport.exec(["sh", "-c", 'cat "$1.status" 2>/dev/null || true', "hive-poll", base], {
-        privileged: true,
-      });
-      const text = status.stdout.trim();
-      if (text !== "") {
-        const log = await transport.exec(["cat", `${base}.log`], { privileged: true });
-        return { exitCode: Number(text), log: log.stdout };
-      }
+      poll = parsePoll(
+        (await runOn(transport, node, "activate", ["sh", "-c", POLL_ACTIVATION, "hive-poll", base, boot], {
+          privileged: true,
+        })).stdout,
+      );
+      if (unreachableSince !== undefined) options.onWaiting?.("reconnected; the activation is still being followed");
+      unreachableSince = undefined;
     } catch (error) {
-      // The connection dropped (e.g. the activation restarted the network): reconnect and ask again.
+      // The connection dropped (the activation may restart sshd or the network): reconnect and ask again.
       if (!isHiveError(error) || !/^HIVE_SSH_(DISCONNECTED|CONNECT_FAILED)$/.test(error.code)) throw error;
-      options.onWaiting?.(`lost the connection (${error.message}); the activation goes on, reconnecting`);
+      const now = Date.now();
+      if (unreachableSince === undefined) {
+        unreachableSince = now;
+        options.onWaiting?.(`lost the connection (${error.message}); the activation goes on, reconnecting`);
+      } else if (now - unreachableSince > options.unreachableMs) {
+        throw new HiveError(
+          "HIVE_ACTIVATION_FAILED",
+          `node ${node}: activate: the host has not answered for ${Math.round((now - unreachableSince) / 1000)} s while it activated (${error.message}); what it runs now is unknown`,
+          {
+            hint: `if it comes back, it restores its previous system by itself should the activation fail; hive status --on ${node} shows what it runs, and ${base}.log on the host has the activation's output`,
+          },
+        );
+      }
+      await sleep(Math.min(1000, wait * 4));
+      continue;
+    }
+    if (poll.state === "done") {
+      return {
+        exitCode: poll.exitCode,
+        rollback: poll.rollback,
+        interruption,
+        current: poll.current,
+        profile: poll.profile,
+        generation: poll.generation,
+        log: poll.log,
+        logPath: `${base}.log`,
+      };
+    }
+    if (poll.state === "gone" || poll.state === "rebooted") {
+      if (interruption === "gone" || interruption === "rebooted") throw lostTrack(node, base, interruption, options);
+      // The activation can no longer finish: restore the previous system from here.
+      interruption = poll.state;
+      options.onWaiting?.(
+        poll.state === "gone"
+          ? "the activation's process is gone without a result (killed, or the host lost power); restoring the previous system"
+          : "the host rebooted during the activation; restoring the previous system",
+      );
+      const restarted = await startRunner(transport, node, "rollback", plan, undefined);
+      base = restarted.base;
+      boot = restarted.boot;
+      deadline = Date.now() + RESTORE_GRACE_MS;
+      continue;
     }
     await sleep(wait);
   }
+}
+
+async function startRunner(
+  transport: Transport,
+  node: NodeName,
+  mode: "activate" | "rollback",
+  plan: ActivationPlan,
+  signal: AbortSignal | undefined,
+): Promise<{ base: string; boot: string }> {
+  const id = randomUUID();
+  const result = await runOn(
+    transport,
+    node,
+    mode === "activate" ? "activate" : "rollback",
+    [
+      "sh",
+      "-c",
+      START_ACTIVATION,
+      "hive-start-activation",
+      ACTIVATION_DIR,
+      id,
+      mode,
+      plan.system,
+      plan.action,
+      plan.setProfile ? "1" : "0",
+      plan.previous.generation === undefined ? "-" : String(plan.previous.generation),
+      plan.previous.system ?? "-",
+      LOCK_FILE,
+      ACTIVATION_RUNNER,
+    ],
+    { privileged: true, ...(signal ? { signal } : {}) },
+  );
+  const boot = /^boot=(.+)$/m.exec(result.stdout)?.[1]?.trim() ?? "";
+  return { base: `${ACTIVATION_DIR}/${id}`, boot };
+}
+
+function lostTrack(node: NodeName, base: string, why: Interruption, options: ActivateOptions): HiveError {
+  const what =
+    why === "timeout"
+      ? `was stopped after ${Math.round(options.timeoutMs / 1000)} s (--activation-timeout) and did not report back`
+      : why === "aborted"
+        ? "was stopped (interrupted) and did not report back"
+        : "ended without a result, and restoring the previous system did not report back either";
+  return new HiveError("HIVE_ACTIVATION_FAILED", `node ${node}: activate: the activation ${what}; what the host runs now is unknown`, {
+    hint: `hive status --on ${node} shows what it runs; ${base}.log on the host has the output`,
+  });
 }

@@ -97,10 +97,15 @@ export async function copyClosure(
   const body = options.gzip ? counted.pipe(createGzip({ level: 1 })) : counted.pipe(new PassThrough());
   const importer = options.gzip ? ["sh", "-c", "gzip -d | nix-store --import"] : ["nix-store", "--import"];
   const imported = runOn(transport, node, "push", importer, { privileged: true, stdin: body, ...signalOption });
+  // Whichever side fails first is the error; the other's later failure is expected, not a crash.
+  imported.catch(() => undefined);
+  exported.done.catch(() => undefined);
   try {
     await Promise.all([imported, exported.done]);
   } catch (error) {
     exported.stream.destroy();
+    // A stream that ends without its end closes the import, so the host's nix-store does not wait.
+    body.destroy();
     throw error;
   }
   return { paths: closure.length, copied: missing.length, bytes: sent };

@@ -1,4 +1,5 @@
-import { availableParallelism } from "node:os";
+import { randomUUID } from "node:crypto";
+import { availableParallelism, hostname, userInfo } from "node:os";
 import PQueue from "p-queue";
 import {
   GOAL_TRAITS,
@@ -21,6 +22,7 @@ import { activateNode, buildOnTarget, isUnchanged, pushNode, type NodeDeployOpti
 import { uploadKeys, type KeySources } from "./keys.js";
 import { rebootAndWait } from "./reboot.js";
 import { SharedExporter } from "./shared-export.js";
+import { describeHolder, lockHost, type HostLock, type LockHolder } from "./host-lock.js";
 
 export interface DeployNode {
   name: NodeName;
@@ -39,7 +41,33 @@ export interface NodeSummary {
   step?: DeployStep;
   message?: string;
   code?: HiveErrorCode;
+  hint?: string;
   system?: StorePath;
+}
+
+/** A node's failure as its summary: the error's message, code and hint; an interruption skips it. */
+export function failedSummary(node: NodeName, step: DeployStep, error: unknown): NodeSummary {
+  if (isHiveError(error) && error.code === "HIVE_INTERRUPTED")
+    return { node, outcome: "skipped", step, message: `interrupted at ${step}` };
+  if (!isHiveError(error)) {
+    // A bug in hive fails its node with what is known, and the run goes on to its summary.
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    return { node, outcome: "failed", step, message: `node ${node}: ${step}: internal error: ${message}`, hint: "this is a bug in hive: please report it with this message" };
+  }
+  return {
+    node,
+    outcome: "failed",
+    step,
+    message: error.message,
+    code: error.code,
+    ...(error.hint !== undefined ? { hint: error.hint } : {}),
+  };
+}
+
+function tookOverMessage(tookOver: { holder: LockHolder | undefined; alive: boolean }): string {
+  return tookOver.alive
+    ? `--break-lock: took the host's deploy lock from ${describeHolder(tookOver.holder)}, which still runs`
+    : `took over the host's deploy lock left by ${describeHolder(tookOver.holder)}, which is gone`;
 }
 
 export interface DeploymentOptions extends Omit<NodeDeployOptions, "replaceUnknownProfiles" | "onEvent"> {
@@ -73,14 +101,23 @@ export class Deployment {
   private readonly activateQueue: PQueue;
   private readonly running: Promise<void>[] = [];
   private readonly summaries = new Map<NodeName, NodeSummary>();
+  private readonly added = new Set<NodeName>();
   private stopping = false;
   /** Hosts copying at the same time share one export of what they lack. */
   readonly exporter = new SharedExporter();
+  /** Who this run is, in the deploy lock of every host it changes. */
+  private readonly holder: LockHolder;
 
   constructor(private readonly options: DeploymentOptions) {
     this.buildQueue = new PQueue({ concurrency: options.buildJobs ?? Math.max(1, availableParallelism()) });
     this.pushQueue = new PQueue({ concurrency: options.parallel });
     this.activateQueue = new PQueue({ concurrency: options.parallel });
+    this.holder = {
+      user: options.origin?.user ?? userInfo().username,
+      from: options.origin?.from ?? hostname(),
+      run: options.origin?.run ?? randomUUID(),
+      since: new Date().toISOString(),
+    };
   }
 
   private emit(event: DeployEvent): void {
@@ -94,12 +131,19 @@ export class Deployment {
 
   /** A node that failed before it got here (e.g. its evaluation). */
   fail(node: NodeName, step: DeployStep, error: HiveError): void {
-    this.done({ node, outcome: "failed", step, message: error.message, code: error.code });
+    this.done(failedSummary(node, step, error));
   }
 
   /** Starts a node's way through the phases. */
   add(node: DeployNode): void {
+    this.added.add(node.name);
     this.running.push(this.deploy(node));
+  }
+
+  /** Nodes the run never got to (an interruption stopped their evaluation): skipped. */
+  skipUnstarted(nodes: readonly NodeName[], step: DeployStep): void {
+    for (const node of nodes)
+      if (!this.added.has(node) && !this.summaries.has(node)) this.interrupted(node, step);
   }
 
   /** Ctrl-C: start nothing new; what runs (activations above all) finishes. */
@@ -172,66 +216,75 @@ export class Deployment {
         });
         return;
       }
-      const unchanged = await this.phase(this.pushQueue, async () => {
-        this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
-        let same = false;
-        if (traits.pushes && system !== undefined) {
-          same = await isUnchanged(transport, system, nodeOptions);
-          step = "push";
-          if (!same && onTarget && node.drvPath !== undefined) {
-            // The derivations go up instead of the system, and the host builds it.
-            const drv = parseStorePath(node.drvPath);
-            await pushNode(transport, node.name, drv, nodeOptions);
-            step = "build";
-            await buildOnTarget(transport, node.name, drv, nodeOptions);
-          } else if (!same) {
-            await pushNode(transport, node.name, system, nodeOptions);
+      let lock: HostLock | undefined;
+      try {
+        const pushed = await this.phase(this.pushQueue, async () => {
+          this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
+          // Nothing on the host changes before its lock is ours; the lock also reads its state.
+          lock = await lockHost(transport, node.name, this.holder, { force: this.options.breakLock, ...signal });
+          if (lock.tookOver !== undefined) this.emit({ type: "warning", node: node.name, message: tookOverMessage(lock.tookOver) });
+          const same = system !== undefined && traits.pushes && isUnchanged(lock.state, system, nodeOptions);
+          if (traits.pushes && system !== undefined && !same) {
+            step = "push";
+            if (onTarget && node.drvPath !== undefined) {
+              // The derivations go up instead of the system, and the host builds it.
+              const drv = parseStorePath(node.drvPath);
+              await pushNode(transport, node.name, drv, nodeOptions);
+              step = "build";
+              await buildOnTarget(transport, node.name, drv, nodeOptions);
+            } else {
+              await pushNode(transport, node.name, system, nodeOptions);
+            }
           }
-        }
-        step = "keys";
-        const early = keysAt(traits.activation === null ? "all" : "pre-activation");
-        if (early.length > 0) {
-          this.emit({ type: "step", node: node.name, step, detail: early.map(([n]) => n).join(", ") });
-          await uploadKeys(transport, node.name, early, this.options.keySources, signal);
-        }
-        return same;
-      });
-      if (unchanged === undefined) return this.interrupted(node.name, step);
-      if (system !== undefined && traits.activation !== null && !unchanged) {
-        step = "activate";
-        const activated = await this.phase(this.activateQueue, async () => {
-          await activateNode(transport, node.name, system, nodeOptions);
-          return true;
+          step = "keys";
+          const early = keysAt(traits.activation === null ? "all" : "pre-activation");
+          if (early.length > 0) {
+            this.emit({ type: "step", node: node.name, step, detail: early.map(([n]) => n).join(", ") });
+            await uploadKeys(transport, node.name, early, this.options.keySources, signal);
+          }
+          return { same, state: lock.state };
         });
-        if (activated === undefined) return this.interrupted(node.name, step);
+        if (pushed === undefined) return this.interrupted(node.name, step);
+        const unchanged = pushed.same;
+        if (system !== undefined && traits.activation !== null && !unchanged) {
+          step = "activate";
+          const activated = await this.phase(this.activateQueue, async () => {
+            await activateNode(transport, node.name, system, pushed.state, nodeOptions);
+            return true;
+          });
+          if (activated === undefined) return this.interrupted(node.name, step);
+        }
+        const reboot = traits.activation === "switch" || traits.activation === "boot" ? this.options.reboot : undefined;
+        const rebooting = reboot !== undefined;
+        if (reboot !== undefined && system !== undefined) {
+          step = "reboot";
+          this.emit({ type: "step", node: node.name, step });
+          await rebootAndWait(transport, node.name, system, {
+            timeoutMs: reboot.timeoutMs,
+            ...signal,
+            onWaiting: (message) => this.emit({ type: "log", node: node.name, step: "reboot", line: message }),
+          });
+        }
+        // A reboot empties /run, where keys usually live: then every key goes up again.
+        const late = traits.activation === null ? [] : keysAt(rebooting ? "all" : "post-activation");
+        if (late.length > 0) {
+          step = "keys";
+          this.emit({ type: "step", node: node.name, step, detail: late.map(([n]) => n).join(", ") });
+          await uploadKeys(transport, node.name, late, this.options.keySources, signal);
+        }
+        this.done({ node: node.name, outcome: unchanged ? "unchanged" : "succeeded", ...(system ? { system } : {}) });
+      } finally {
+        await lock?.release();
       }
-      const reboot = traits.activation === "switch" || traits.activation === "boot" ? this.options.reboot : undefined;
-      const rebooting = reboot !== undefined;
-      if (reboot !== undefined && system !== undefined) {
-        step = "reboot";
-        this.emit({ type: "step", node: node.name, step });
-        await rebootAndWait(transport, node.name, system, {
-          timeoutMs: reboot.timeoutMs,
-          ...signal,
-          onWaiting: (message) => this.emit({ type: "log", node: node.name, step: "reboot", line: message }),
-        });
-      }
-      // A reboot empties /run, where keys usually live: then every key goes up again.
-      const late = traits.activation === null ? [] : keysAt(rebooting ? "all" : "post-activation");
-      if (late.length > 0) {
-        step = "keys";
-        this.emit({ type: "step", node: node.name, step, detail: late.map(([n]) => n).join(", ") });
-        await uploadKeys(transport, node.name, late, this.options.keySources, signal);
-      }
-      this.done({ node: node.name, outcome: unchanged ? "unchanged" : "succeeded", ...(system ? { system } : {}) });
     } catch (error) {
-      if (!isHiveError(error)) throw error;
-      this.done({ node: node.name, outcome: "failed", step, message: error.message, code: error.code });
+      // Builds stopped by an interruption did not fail: they were not let finish.
+      if (this.stopping && step === "build") return this.interrupted(node.name, step);
+      this.done(failedSummary(node.name, step, error));
     }
   }
 
   private interrupted(node: NodeName, step: DeployStep): void {
-    this.done({ node, outcome: "skipped", step, message: "interrupted before this step" });
+    this.done({ node, outcome: "skipped", step, message: `interrupted before ${step}` });
   }
 
   /** Waits for every node added so far, and returns one summary per node. */

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { GOALS, type Transport } from "@hive/core";
+import { HIVE_STATE_DIR } from "./host-paths.js";
 
 /** Where hive keeps each host's deploy history: one JSON record per line, readable by root only. */
-export const HISTORY_FILE = "/nix/var/hive/history.jsonl";
+export const HISTORY_FILE = `${HIVE_STATE_DIR}/history.jsonl`;
 export const HISTORY_SCHEMA_VERSION = 1;
 
 export const DeployRecordSchema = z.object({

@@ -1,5 +1,5 @@
 import { HiveError, type NodeName, type Transport } from "@hive/core";
-import { SYSTEM_PROFILE } from "./activator.js";
+import { parseGeneration, SYSTEM_PROFILE } from "./host-paths.js";
 import { HISTORY_FILE, parseHistory, type DeployRecord } from "./history.js";
 
 /** What a host runs, and what hive's history on it says; read in one command. */
@@ -15,7 +15,8 @@ export interface HostState {
   history: DeployRecord[];
 }
 
-const PROBE = `
+/** Prints what a host runs and boots, and its recent history; $1 is the system profile, $2 the history. */
+export const HOST_PROBE = `
 profile="$1"; history="$2"
 printf 'current=%s\\n' "$(readlink -e /run/current-system 2>/dev/null)"
 printf 'profile=%s\\n' "$(readlink -e "$profile" 2>/dev/null)"
@@ -34,12 +35,11 @@ export function parseHostState(stdout: string): HostState {
     }),
   );
   const value = (key: string) => (fields.get(key) ?? "") || undefined;
-  const generation = /^system-(\d+)-link$/.exec(value("generation") ?? "")?.[1];
   const switched = value("switched");
   return {
     current: value("current"),
     profile: value("profile"),
-    generation: generation === undefined ? undefined : Number(generation),
+    generation: parseGeneration(value("generation")),
     switchedAt: switched === undefined ? undefined : new Date(Number(switched) * 1000),
     history: parseHistory(rest.join("\n---\n")),
   };
@@ -51,7 +51,7 @@ export async function probeHost(
   node: NodeName,
   options: { signal?: AbortSignal } = {},
 ): Promise<HostState> {
-  const result = await transport.exec(["sh", "-c", PROBE, "hive-status", SYSTEM_PROFILE, HISTORY_FILE], {
+  const result = await transport.exec(["sh", "-c", HOST_PROBE, "hive-status", SYSTEM_PROFILE, HISTORY_FILE], {
     privileged: true,
     ...options,
   });

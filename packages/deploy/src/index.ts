@@ -1,5 +1,8 @@
-export { Deployment, type DeployNode, type DeploymentOptions, type NodeSummary } from "./deployment.js";
-export { activate, readRemoteLink, SYSTEM_PROFILE, type ActivationResult } from "./activator.js";
+export { Deployment, failedSummary, type DeployNode, type DeploymentOptions, type NodeSummary } from "./deployment.js";
+export { activate, readRemoteLink, type ActivationPlan, type ActivationResult } from "./activator.js";
+export { ACTIVATION_DIR, HIVE_STATE_DIR, LOCK_FILE, SYSTEM_PROFILE, parseGeneration } from "./host-paths.js";
+export { describeHolder, lockHost, LockHolderSchema, type HostLock, type LockHolder } from "./host-lock.js";
+export { ACTIVATION_RUNNER } from "./activation-scripts.js";
 export { copyClosure, missingOnTarget, type CopyOptions, type CopyResult } from "./copier.js";
 export { activateNode, isUnchanged, knownHere, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 export { keyContent, uploadKeys, type KeySources } from "./keys.js";

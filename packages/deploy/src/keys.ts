@@ -11,7 +11,8 @@ import { runOn } from "./remote-command.js";
 const WRITE_KEY = `
 set -eu
 dir="$1"; dest="$2"; owner="$3"; group="$4"; mode="$5"
-mkdir -p "$dir"
+# Directories hive creates are 0750, as NixOS's /run/keys: other users cannot list key names.
+(umask 027 && mkdir -p "$dir")
 tmp=$(mktemp "$dir/.hive-key.XXXXXXXX")
 trap 'rm -f "$tmp"' EXIT
 if ! chown "$owner:$group" "$tmp"; then

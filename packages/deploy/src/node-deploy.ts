@@ -10,7 +10,9 @@ import {
   type Transport,
 } from "@hive/core";
 import { invalidPaths } from "@hive/nix";
-import { activate, readRemoteLink, SYSTEM_PROFILE } from "./activator.js";
+import { activate, type ActivationResult } from "./activator.js";
+import { SYSTEM_PROFILE } from "./host-paths.js";
+import type { HostState } from "./host-state.js";
 import { copyClosure } from "./copier.js";
 import { runOn } from "./remote-command.js";
 import type { SharedExporter } from "./shared-export.js";
@@ -28,7 +30,14 @@ export interface NodeDeployOptions {
   exporter?: SharedExporter;
   /** Recorded in the host's deploy history at each activation. */
   origin?: DeployOrigin;
+  /** Stop an activation that runs longer, and restore the previous system (--activation-timeout). */
+  activationTimeoutMs: number;
+  /** Take a host's deploy lock even from a live holder (--break-lock). */
+  breakLock: boolean;
 }
+
+/** How long a host may stay unreachable while it activates before hive stops waiting for it. */
+const UNREACHABLE_MS = 60_000;
 
 export type PushedOutcome = { kind: "pushed" } | { kind: "unchanged" };
 
@@ -101,102 +110,131 @@ export async function buildOnTarget(
     );
 }
 
-/** Whether the host already runs (or, for boot, will boot) this system. */
-export async function isUnchanged(
-  transport: Transport,
-  system: StorePath,
-  options: NodeDeployOptions,
-): Promise<boolean> {
+/**
+ * Whether the host already runs (or, for boot, will boot) this system: it runs it, its profile
+ * points at it, and its last recorded deploy of it did not fail. Anything less is activated again.
+ */
+export function isUnchanged(state: HostState, system: StorePath, options: NodeDeployOptions): boolean {
   const traits = GOAL_TRAITS[options.goal];
   if (!traits.skipsUnchanged || options.reactivate) return false;
-  const path = traits.activation === "boot" ? SYSTEM_PROFILE : "/run/current-system";
-  return (await readRemoteLink(transport, path, options.signal ? { signal: options.signal } : {})) === system;
+  const last = state.history.findLast((r) => r.system === system);
+  if (last !== undefined && last.outcome !== "succeeded") return false;
+  switch (traits.activation) {
+    case "boot":
+      return state.profile === system;
+    case "test":
+      return state.current === system;
+    default:
+      return state.current === system && state.profile === system;
+  }
 }
 
 /**
- * Activates a pushed system as the goal says: set the profile (remembering the generation before),
- * run switch-to-configuration detached; if that fails, put the previous generation back.
+ * Activates a pushed system as the goal says. The host sets the profile and runs
+ * switch-to-configuration; if that fails, times out or is cut off, the previous system is
+ * restored (profile and running system both) and the node fails with what the host runs now.
  */
 export async function activateNode(
   transport: Transport,
   node: NodeName,
   system: StorePath,
+  state: HostState,
   options: NodeDeployOptions,
 ): Promise<void> {
   const traits = GOAL_TRAITS[options.goal];
   if (traits.activation === null) return;
   options.onEvent({ type: "step", node, step: "activate", detail: traits.activation });
   const signal = options.signal ? { signal: options.signal } : {};
-  let previousGeneration: string | undefined;
-  if (traits.switchesProfile) {
-    const current = await readRemoteLink(transport, SYSTEM_PROFILE, signal);
-    if (
-      current !== undefined &&
-      !options.replaceUnknownProfiles &&
-      !options.forceReplaceUnknownProfiles &&
-      !(await knownHere(current, signal))
-    ) {
-      throw new HiveError(
-        "HIVE_UNKNOWN_PROFILE",
-        `node ${node}: activate: the host runs a profile hive does not know (${current})`,
-        {
-          hint: "it was set by someone else, or its system was garbage-collected here; deployment.replaceUnknownProfiles = true or --force-replace-unknown-profiles replaces it",
-        },
-      );
-    }
-    previousGeneration = await profileGeneration(transport, signal);
-    await runOn(transport, node, "activate", ["nix-env", "--profile", SYSTEM_PROFILE, "--set", system], {
-      privileged: true,
-      ...signal,
-    });
+  if (
+    traits.switchesProfile &&
+    state.profile !== undefined &&
+    !options.replaceUnknownProfiles &&
+    !options.forceReplaceUnknownProfiles &&
+    !state.history.some((r) => r.system === state.profile) &&
+    !(await knownHere(state.profile, signal))
+  ) {
+    throw new HiveError(
+      "HIVE_UNKNOWN_PROFILE",
+      `node ${node}: activate: the host runs a profile hive does not know (${state.profile})`,
+      {
+        hint: "it was set by someone else, or its system was garbage-collected here; deployment.replaceUnknownProfiles = true or --force-replace-unknown-profiles replaces it",
+      },
+    );
   }
-  const generation = traits.switchesProfile ? await profileGeneration(transport, signal) : undefined;
-  const record = (outcome: DeployRecord["outcome"]) =>
-    recordDeploy(transport, node, options, {
-      system,
-      outcome,
-      ...(generation !== undefined ? { generation: Number(generation) } : {}),
-      ...(previousGeneration !== undefined ? { previousGeneration: Number(previousGeneration) } : {}),
-    });
-  const result = await activate(transport, node, system, traits.activation, {
-    ...signal,
-    onWaiting: (reason) => options.onEvent({ type: "warning", node, message: reason }),
-  });
+  const previous = traits.switchesProfile
+    ? { generation: state.generation, system: state.profile }
+    : { generation: undefined, system: state.current };
+  const result = await activate(
+    transport,
+    node,
+    { system, action: traits.activation, setProfile: traits.switchesProfile, previous },
+    {
+      ...signal,
+      timeoutMs: options.activationTimeoutMs,
+      unreachableMs: Math.min(options.activationTimeoutMs, UNREACHABLE_MS),
+      onWaiting: (reason) => options.onEvent({ type: "warning", node, message: reason }),
+    },
+  );
   for (const line of result.log.split("\n"))
     if (line !== "") options.onEvent({ type: "log", node, step: "activate", line });
-  if (result.exitCode === 0) {
-    await record("succeeded");
-    return;
-  }
-
-  const tail = result.log.trim().split("\n").slice(-10).join("\n");
-  let restored = "";
-  if (traits.switchesProfile) {
-    if (previousGeneration !== undefined) {
-      options.onEvent({ type: "step", node, step: "rollback", detail: `generation ${previousGeneration}` });
-      await runOn(
-        transport,
-        node,
-        "rollback",
-        ["nix-env", "--profile", SYSTEM_PROFILE, "--switch-generation", previousGeneration],
-        { privileged: true },
-      );
-      restored = `; the system profile was restored to generation ${previousGeneration}`;
-    } else {
-      restored = "; there was no earlier generation of the system profile to restore";
-    }
-  }
-  await record(previousGeneration !== undefined && traits.switchesProfile ? "rolled-back" : "failed");
-  throw new HiveError(
-    "HIVE_ACTIVATION_FAILED",
-    `node ${node}: activate: switch-to-configuration ${traits.activation} exited with ${result.exitCode}${restored}:\n${tail}`,
-  );
+  const succeeded = result.exitCode === 0 && result.interruption === undefined;
+  const outcome = succeeded ? "succeeded" : result.rollback === "ok" ? "rolled-back" : "failed";
+  await recordDeploy(transport, node, options, {
+    system,
+    outcome,
+    ...(result.generation !== undefined && traits.switchesProfile && succeeded ? { generation: result.generation } : {}),
+    ...(previous.generation !== undefined ? { previousGeneration: previous.generation } : {}),
+  });
+  if (succeeded) return;
+  throw activationFailure(node, system, traits.activation, previous, result, options);
 }
 
-/** The system profile's current generation number on the host, if it has one. */
-async function profileGeneration(transport: Transport, signal: { signal?: AbortSignal }): Promise<string | undefined> {
-  const link = await transport.exec(["readlink", SYSTEM_PROFILE], { privileged: true, ...signal });
-  return /^system-(\d+)-link$/.exec(link.stdout.trim())?.[1];
+/** A failed activation, told as what happened and what the host runs now. */
+function activationFailure(
+  node: NodeName,
+  system: StorePath,
+  action: string,
+  previous: { generation: number | undefined; system: string | undefined },
+  result: ActivationResult,
+  options: NodeDeployOptions,
+): HiveError {
+  const what =
+    result.interruption === "timeout"
+      ? `switch-to-configuration ${action} did not finish within ${Math.round(options.activationTimeoutMs / 1000)} s (--activation-timeout) and was stopped`
+      : result.interruption === "aborted"
+        ? `switch-to-configuration ${action} was stopped (interrupted)`
+        : result.interruption === "gone"
+          ? "the activation's process ended without a result (killed, or the host lost power)"
+          : result.interruption === "rebooted"
+            ? "the host rebooted during the activation"
+            : `switch-to-configuration ${action} exited with ${result.exitCode ?? "?"}`;
+  const now =
+    result.current === result.profile
+      ? `the host runs and boots ${result.current ?? "no system"}`
+      : `the host runs ${result.current ?? "no system"} and boots ${result.profile ?? "no system"}`;
+  const tail = result.log.trim().split("\n").slice(-10).join("\n");
+  const rollback = result.rollback;
+  if (rollback === "ok") {
+    const to = previous.generation !== undefined ? `generation ${previous.generation} (${previous.system ?? "?"})` : (previous.system ?? "?");
+    return new HiveError("HIVE_ACTIVATION_FAILED", `node ${node}: activate: ${what}; rolled back to ${to}: ${now} again:\n${tail}`, {
+      hint: `the whole output is in ${result.logPath} on the host`,
+    });
+  }
+  if (rollback === "unavailable" || rollback === "none") {
+    const why = rollback === "unavailable" ? "there was no earlier generation to restore" : "nothing to restore";
+    return new HiveError("HIVE_ACTIVATION_FAILED", `node ${node}: activate: ${what}; ${why}: ${now}:\n${tail}`, {
+      hint: `the whole output is in ${result.logPath} on the host`,
+    });
+  }
+  const manual =
+    previous.generation !== undefined
+      ? `nix-env --profile ${SYSTEM_PROFILE} --switch-generation ${previous.generation} && ${previous.system ?? SYSTEM_PROFILE}/bin/switch-to-configuration ${action}`
+      : `${previous.system ?? "<previous system>"}/bin/switch-to-configuration ${action}`;
+  return new HiveError(
+    "HIVE_ROLLBACK_FAILED",
+    `node ${node}: rollback: ${what}, and restoring the previous system failed too (${rollback.failed}): ${now} (wanted ${system}):\n${tail}`,
+    { hint: `the host needs a person: log in and run ${manual}; the whole output is in ${result.logPath}` },
+  );
 }
 
 /** Appends the activation to the host's history; a failure to record is a warning, not a failed deploy. */

@@ -92,6 +92,8 @@ export class SharedExporter {
     out.on("close", () => {
       request.active = false;
     });
+    // A failed export destroys the stream with its error, which `done` reports to the copier.
+    out.on("error", () => undefined);
     if (this.batch === undefined) {
       // Participants still deciding get a longer grace; a lone request waits only the window.
       const delay = wait ? Math.max(this.windowMs, 2000) : this.windowMs;
@@ -122,6 +124,11 @@ export class SharedExporter {
       return full;
     };
     const splitter = new ExportSplitter();
+    // Its failures (killed, a record out of place) end the export; `done` tells every request.
+    let streamError: Error | undefined;
+    exported.stream.on("error", (error: Error) => {
+      streamError ??= error;
+    });
     exported.stream.on("data", (chunk: Buffer) => {
       const { recordEnds, recordPaths, end } = splitter.push(chunk);
       const misplaced = recordPaths.findIndex((path, i) => path !== order[record + i]);
@@ -160,7 +167,7 @@ export class SharedExporter {
     });
     exported.done.then(
       () => {
-        const error = ended ? undefined : new Error("nix-store --export ended early");
+        const error = ended ? undefined : (streamError ?? new Error("nix-store --export ended early"));
         for (const r of requests) {
           if (r.active && !error) r.out.end(END_OF_EXPORT);
           else if (r.active) r.out.destroy(error);

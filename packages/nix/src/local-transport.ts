@@ -20,6 +20,8 @@ export class LocalTransport implements Transport {
     return new Promise((resolve, reject) => {
       const child = spawn(file, args, {
         stdio: ["pipe", "pipe", "pipe"],
+        // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+        detached: true,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       const stdout: Buffer[] = [];
@@ -36,8 +38,17 @@ export class LocalTransport implements Transport {
         }),
       );
       if (options.stdin === undefined) child.stdin.end();
-      else if (options.stdin instanceof Readable) options.stdin.pipe(child.stdin);
-      else child.stdin.end(options.stdin);
+      else if (options.stdin instanceof Readable) {
+        const input = options.stdin;
+        input.pipe(child.stdin);
+        // Input that breaks off (its producer failed) must not leave the command waiting for more.
+        input.once("error", () => child.kill());
+        input.once("close", () => {
+          if (!input.readableEnded) child.kill();
+        });
+      } else child.stdin.end(options.stdin);
+      // A command that exits without reading all its input is not hive's crash.
+      child.stdin.on("error", () => undefined);
     });
   }
 

@@ -63,6 +63,8 @@ export async function runNix(
     const result = await execa(program, args, {
       env: { ...nixEnvironment(), ...options.env },
       extendEnv: false,
+      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+      detached: true,
       stripFinalNewline: false,
       maxBuffer: 1024 * 1024 * 1024,
       ...(options.signal ? { cancelSignal: options.signal } : {}),
@@ -78,7 +80,9 @@ export async function runNix(
         cause: error,
       });
     }
-    if (failure.isCanceled) throw error;
+    // The evaluator's whole expression is in its argv: an interruption says so and no more.
+    if (failure.isCanceled)
+      throw new HiveError("HIVE_INTERRUPTED", `${program} was stopped: the run was interrupted`, { cause: error });
     const stderr = typeof failure.stderr === "string" ? failure.stderr : "";
     throw new NixCommandError(program, stderr, failure.exitCode, options.showTrace ?? false);
   }
@@ -89,6 +93,8 @@ export async function runNixInteractive(program: string, args: readonly string[]
   const result = await execa(program, args, {
     env: nixEnvironment(),
     extendEnv: false,
+      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+      detached: true,
     stdio: "inherit",
     reject: false,
   });

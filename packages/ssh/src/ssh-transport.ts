@@ -98,7 +98,15 @@ export class SshTransport implements Transport {
           });
         });
         if (options.stdin === undefined) channel.end();
-        else if (options.stdin instanceof Readable) options.stdin.pipe(channel);
+        else if (options.stdin instanceof Readable) {
+          const input = options.stdin;
+          input.pipe(channel);
+          // Input that breaks off (its producer failed) must not leave the command waiting for more.
+          input.once("error", () => channel.close());
+          input.once("close", () => {
+            if (!input.readableEnded) channel.close();
+          });
+        }
         else channel.end(options.stdin);
       });
     const result = await connection.exec(shellQuote(full), collect);

@@ -45,6 +45,16 @@ export function withApplyOptions<T>(y: Argv<T>) {
       describe: "reboot after activation (switch, boot) and wait for the new system to boot",
     })
     .option("reboot-timeout", { type: "number", default: 600, describe: "seconds to wait for a rebooting host" })
+    .option("activation-timeout", {
+      type: "number",
+      default: 600,
+      describe: "seconds an activation may run before hive stops it and restores the previous system",
+    })
+    .option("break-lock", {
+      type: "boolean",
+      default: false,
+      describe: "take each host's deploy lock even from a deploy that still holds it",
+    })
     .option("keep-result", {
       type: "boolean",
       default: false,
@@ -102,6 +112,8 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   "keep-result": boolean;
   reboot: boolean;
   "reboot-timeout": number;
+  "activation-timeout": number;
+  "break-lock": boolean;
   substitute: boolean;
   reactivate: boolean;
   "force-replace-unknown-profiles": boolean;

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import {
   GOAL_TRAITS,
@@ -16,6 +15,7 @@ import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { evalLimitsFrom, nodeFilterFrom, openHive } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
+import { Interrupts } from "../interrupts.js";
 import { jsonRenderer } from "../json-renderer.js";
 import { sshTargetOf } from "../ssh-targets.js";
 import { planJson, planNodes, renderPlan } from "../plan.js";
@@ -34,6 +34,8 @@ export interface ApplyMode {
 function checkApplyArgs(goal: Goal, args: ApplyArgs, mode: ApplyMode): void {
   if (!Number.isInteger(args.parallel) || args.parallel < 1)
     throw new HiveError("HIVE_USAGE", "--parallel takes a whole number, at least 1");
+  if (!Number.isFinite(args["activation-timeout"]) || args["activation-timeout"] <= 0)
+    throw new HiveError("HIVE_USAGE", "--activation-timeout takes a number of seconds, more than 0");
   if (args.confirm && mode.diff === undefined) {
     if (!GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].activation === null)
       throw new HiveError("HIVE_USAGE", `--confirm needs a goal that activates a system, not ${goal}`);
@@ -46,18 +48,47 @@ function checkApplyArgs(goal: Goal, args: ApplyArgs, mode: ApplyMode): void {
 
 export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}): Promise<void> {
   checkApplyArgs(goal, args, mode);
+  let current: Deployment | undefined;
+  const interrupts = new Interrupts(() => current?.stop());
+  const uninstall = interrupts.install();
+  const pool = new SshTransportPool();
+  try {
+    await applyWith(goal, args, mode, interrupts, pool, (d) => (current = d));
+  } finally {
+    uninstall();
+    await pool.closeAll();
+  }
+}
+
+async function applyWith(
+  goal: Goal,
+  args: ApplyArgs,
+  mode: ApplyMode,
+  interrupts: Interrupts,
+  pool: SshTransportPool,
+  setCurrent: (d: Deployment) => void,
+): Promise<void> {
   const { local } = mode;
   const hive = await openHive(args);
+  interrupts.check();
   const filter = nodeFilterFrom(args);
   if (local === undefined && mode.diff === undefined && (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys))
     requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
   const selected = local === undefined ? await hive.select(filter) : await selectLocalNode(hive, local);
+  if (selected.length === 0 && (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys))
+    throw new HiveError(
+      "HIVE_NO_NODES_SELECTED",
+      args.on === undefined
+        ? `the hive has no nodes: nothing to ${goal}`
+        : `--on ${JSON.stringify(args.on.join(","))} selects no node: nothing to ${goal}`,
+      {
+        hint: "an exclusion alone (!x) selects every node it does not match; hive nodes lists the nodes and tags",
+      },
+    );
   const capabilities = GOAL_TRAITS[goal].builds ? await buildCapabilities(hive, args) : undefined;
-  const pool = new SshTransportPool();
+  interrupts.check();
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
-  const controller = new AbortController();
-  // Every build, copy and command of the run listens to it: many at once is expected.
-  setMaxListeners(0, controller.signal);
+  const { starting, aborting: controller } = interrupts;
   // NDJSON when asked; else one live line per node on a terminal; plain lines for logs, CI and -v.
   const run = randomUUID();
   const json = args["log-format"] === "json" && mode.diff === undefined ? jsonRenderer(process.stdout, run) : undefined;
@@ -71,7 +102,7 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   // Build events go to whichever stage's renderer is current.
   let emit: (event: DeployEvent) => void = () => undefined;
   const scheduler =
-    capabilities === undefined ? undefined : makeScheduler(args, capabilities, run, controller.signal, (e) => emit(e));
+    capabilities === undefined ? undefined : makeScheduler(args, capabilities, run, starting.signal, (e) => emit(e));
   const options: Omit<DeploymentOptions, "goal"> = {
     origin: await deployOrigin(hive, run),
     noKeys: !args.keys,
@@ -95,129 +126,120 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
     substitute: args.substitute,
     reactivate: args.reactivate,
     forceReplaceUnknownProfiles: args["force-replace-unknown-profiles"],
+    activationTimeoutMs: args["activation-timeout"] * 1000,
+    breakLock: args["break-lock"],
     signal: controller.signal,
     transportFor,
   };
-  let current: Deployment | undefined;
   const stage = async (stageGoal: Goal, feed: (d: Deployment) => Promise<void> | void) => {
     // The header names what runs: "build", "apply switch", "apply-local boot".
     const title = stageGoal === "build" ? "build" : `${mode.local ? "apply-local" : "apply"} ${stageGoal}`;
     const renderer = stageRenderer(args, json, title, selected);
     emit = renderer.onEvent;
-    current = new Deployment({ ...options, goal: stageGoal, onEvent: renderer.onEvent });
-    await feed(current);
-    const summaries = await current.finish();
+    const deployment = new Deployment({ ...options, goal: stageGoal, onEvent: renderer.onEvent });
+    setCurrent(deployment);
+    if (interrupts.count > 0) deployment.stop();
+    try {
+      await feed(deployment);
+    } catch (error) {
+      // Evaluation stopped by an interruption: the nodes it did not reach are skipped.
+      if (!starting.signal.aborted) throw error;
+      deployment.skipUnstarted(selected, "evaluate");
+    }
+    const summaries = await deployment.finish();
     renderer.finish();
     const order = new Map(selected.map((n, i) => [n, i]));
     return summaries.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
   };
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write(
-        "hive: interrupted: starting nothing new; running steps finish (Ctrl-C again to abort them)\n",
+  const evalOptions = { limits: evalLimitsFrom(args, selected.length), signal: starting.signal };
+  const evaluate = async (into: {
+    add: (n: DeployNode) => void;
+    fail: (n: NodeName, e: HiveError, step?: DeployStep) => void;
+  }) => {
+    if (capabilities !== undefined) {
+      await hive.evaluate(
+        selected,
+        (o) => {
+          if (!o.ok) return into.fail(o.node, o.error);
+          // Where it is built is decided before anything runs; a node nothing can build fails now.
+          const placement = placementOf(o.value, args, capabilities, GOAL_TRAITS[goal].pushes);
+          if (placement.kind === "nowhere") return into.fail(o.node, nowhereError(o.node, placement), "build");
+          into.add({
+            name: o.node,
+            deployment: o.value.deployment,
+            drvPath: o.value.drvPath,
+            outPath: o.value.outPath,
+            buildOnTarget: placement.kind === "target",
+          });
+        },
+        evalOptions,
       );
-      current?.stop();
     } else {
-      controller.abort(new HiveError("HIVE_USAGE", "aborted"));
+      await hive.nodeConfigs(selected, (o) => (o.ok ? into.add(o.value) : into.fail(o.node, o.error)), evalOptions);
     }
   };
-  process.on("SIGINT", onInterrupt);
-  try {
-    const evalOptions = { limits: evalLimitsFrom(args, selected.length), signal: controller.signal };
-    const evaluate = async (into: {
-      add: (n: DeployNode) => void;
-      fail: (n: NodeName, e: HiveError, step?: DeployStep) => void;
-    }) => {
-      if (capabilities !== undefined) {
-        await hive.evaluate(
-          selected,
-          (o) => {
-            if (!o.ok) return into.fail(o.node, o.error);
-            // Where it is built is decided before anything runs; a node nothing can build fails now.
-            const placement = placementOf(o.value, args, capabilities, GOAL_TRAITS[goal].pushes);
-            if (placement.kind === "nowhere") return into.fail(o.node, nowhereError(o.node, placement), "build");
-            into.add({
-              name: o.node,
-              deployment: o.value.deployment,
-              drvPath: o.value.drvPath,
-              outPath: o.value.outPath,
-              buildOnTarget: placement.kind === "target",
-            });
-          },
-          evalOptions,
-        );
-      } else {
-        await hive.nodeConfigs(selected, (o) => (o.ok ? into.add(o.value) : into.fail(o.node, o.error)), evalOptions);
-      }
-    };
-    if (args["dry-run"]) {
-      if (capabilities === undefined)
-        throw new HiveError("HIVE_USAGE", `--dry-run shows builds, and ${goal} builds nothing`);
-      await dryRun(hive, selected, args, capabilities, evalOptions, GOAL_TRAITS[goal].pushes);
+  if (args["dry-run"]) {
+    if (capabilities === undefined)
+      throw new HiveError("HIVE_USAGE", `--dry-run shows builds, and ${goal} builds nothing`);
+    await dryRun(hive, selected, args, capabilities, evalOptions, GOAL_TRAITS[goal].pushes);
+    return;
+  }
+  let summaries: NodeSummary[];
+  if (!args.confirm && mode.diff === undefined) {
+    summaries = await stage(goal, (d) =>
+      evaluate({ add: (n) => d.add(n), fail: (n, e, step = "evaluate") => d.fail(n, step, e) }),
+    );
+  } else {
+    // Build everything first, show what changes, then deploy what built (builds are done by then).
+    let evaluated: EvaluatedNodes | undefined;
+    const built = await stage("build", (d) => evaluate((evaluated = new EvaluatedNodes(d))));
+    if (interrupts.count > 0) {
+      process.stdout.write(`\n${built.map(summaryLine).join("\n")}\n`);
+      process.exitCode = EXIT.interrupted;
       return;
     }
-    let summaries: NodeSummary[];
-    if (!args.confirm && mode.diff === undefined) {
-      summaries = await stage(goal, (d) =>
-        evaluate({ add: (n) => d.add(n), fail: (n, e, step = "evaluate") => d.fail(n, step, e) }),
-      );
-    } else {
-      // Build everything first, show what changes, then deploy what built (builds are done by then).
-      let evaluated: EvaluatedNodes | undefined;
-      const built = await stage("build", (d) => evaluate((evaluated = new EvaluatedNodes(d))));
-      if (interrupts > 0) {
-        process.stdout.write(`\n${built.map(summaryLine).join("\n")}\n`);
-        process.exitCode = EXIT.interrupted;
-        return;
-      }
-      const plans = await planNodes(
-        built.flatMap((s) => {
-          const node = evaluated?.nodes.get(s.node);
-          const transport = node && transportFor(node);
-          return s.outcome === "succeeded" && s.system && transport
-            ? [{ node: s.node, system: s.system, transport }]
-            : [];
-        }),
-        args.parallel,
-      );
-      if (mode.diff?.json === true) process.stdout.write(`${JSON.stringify(planJson(plans), null, 2)}\n`);
-      else (json ? process.stderr : process.stdout).write(`${renderPlan(plans)}\n`);
-      const failures = built.filter((s) => s.outcome === "failed");
-      if (mode.diff !== undefined) {
-        if (failures.length > 0) {
-          process.stderr.write(`\n${failures.map(summaryLine).join("\n")}\n`);
-          process.exitCode = EXIT.nodesFailed;
-        }
-        return;
-      }
-      if (!args.yes && !(await ask(`Deploy to ${built.length - failures.length} node(s)? [y/N] `))) {
-        process.stderr.write("hive: nothing deployed\n");
+    const plans = await planNodes(
+      built.flatMap((s) => {
+        const node = evaluated?.nodes.get(s.node);
+        const transport = node && transportFor(node);
+        return s.outcome === "succeeded" && s.system && transport
+          ? [{ node: s.node, system: s.system, transport }]
+          : [];
+      }),
+      args.parallel,
+    );
+    if (mode.diff?.json === true) process.stdout.write(`${JSON.stringify(planJson(plans), null, 2)}\n`);
+    else (json ? process.stderr : process.stdout).write(`${renderPlan(plans)}\n`);
+    const failures = built.filter((s) => s.outcome === "failed");
+    if (mode.diff !== undefined) {
+      if (failures.length > 0) {
+        process.stderr.write(`\n${failures.map(summaryLine).join("\n")}\n`);
         process.exitCode = EXIT.nodesFailed;
-        return;
       }
-      summaries = await stage(goal, (d) => evaluated?.replay(d, built));
+      return;
     }
-    if (json) {
-      json.summary(
-        summaries.map((s) => ({
-          node: s.node,
-          outcome: s.outcome,
-          ...(s.step !== undefined ? { step: s.step } : {}),
-          ...(s.code !== undefined ? { code: s.code } : {}),
-          ...(s.system !== undefined ? { system: s.system } : {}),
-        })),
-        Date.now() - startedAt,
-      );
-      json.flush();
-    } else {
-      process.stdout.write(`\n${summaries.map(summaryPainter(args)).join("\n")}\n`);
+    if (!args.yes && !(await ask(`Deploy to ${built.length - failures.length} node(s)? [y/N] `))) {
+      process.stderr.write("hive: nothing deployed\n");
+      process.exitCode = EXIT.nodesFailed;
+      return;
     }
-    if (summaries.some((s) => s.outcome === "failed")) process.exitCode = EXIT.nodesFailed;
-    if (interrupts > 0) process.exitCode = EXIT.interrupted;
-  } finally {
-    process.off("SIGINT", onInterrupt);
-    await pool.closeAll();
+    summaries = await stage(goal, (d) => evaluated?.replay(d, built));
   }
+  if (json) {
+    json.summary(
+      summaries.map((s) => ({
+        node: s.node,
+        outcome: s.outcome,
+        ...(s.step !== undefined ? { step: s.step } : {}),
+        ...(s.code !== undefined ? { code: s.code } : {}),
+        ...(s.system !== undefined ? { system: s.system } : {}),
+      })),
+      Date.now() - startedAt,
+    );
+    json.flush();
+  } else {
+    process.stdout.write(`\n${summaries.map(summaryPainter(args)).join("\n")}\n`);
+  }
+  if (summaries.some((s) => s.outcome === "failed")) process.exitCode = EXIT.nodesFailed;
+  if (interrupts.count > 0) process.exitCode = EXIT.interrupted;
 }

@@ -26,6 +26,8 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
           "keep-result": false,
           reboot: false,
           "reboot-timeout": 0,
+          "activation-timeout": 600,
+          "break-lock": false,
           substitute: true,
           reactivate: false,
           "force-replace-unknown-profiles": false,

@@ -1,0 +1,139 @@
+/**
+ * The shell scripts of an activation. The runner is what lives on the host: it sets the profile,
+ * runs switch-to-configuration and, if that fails or is stopped, restores the previous system,
+ * then writes its status. It runs detached from the SSH session (as a transient systemd unit or a
+ * process of its own session) and needs nothing from PATH or the environment: a systemd unit gets
+ * only systemd's own PATH. It uses shell builtins and the absolute paths it is given, nothing else.
+ *
+ * Status line (one write): `hive-activation rc=N rollback=none|ok|unavailable|failed:N stopped=0|1 end`.
+ */
+export const ACTIVATION_RUNNER = `
+mode="$1"; base="$2"; system="$3"; action="$4"; setProfile="$5"; prevGen="$6"; prevSystem="$7"; nixenv="$8"
+profile=/nix/var/nix/profiles/system
+echo "$$" > "$base.pid"
+exec >> "$base.log" 2>&1 < /dev/null
+child=""
+stopped=0
+trap 'stopped=1; if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; fi' TERM INT HUP
+run() {
+  "$@" &
+  child=$!
+  while :; do
+    wait "$child"
+    rc=$?
+    kill -0 "$child" 2>/dev/null || break
+  done
+  child=""
+  return "$rc"
+}
+restore() {
+  trap '' TERM INT HUP
+  if [ "$setProfile" = 1 ]; then
+    if [ "$prevGen" = - ]; then
+      echo "hive: there is no earlier generation of the system profile to restore"
+      rollback=unavailable
+      return
+    fi
+    echo "hive: restoring generation $prevGen ($prevSystem)"
+    "$nixenv" --profile "$profile" --switch-generation "$prevGen" || { rollback="failed:$?"; return; }
+    "$prevSystem/bin/switch-to-configuration" "$action"
+  elif [ "$action" = test ] && [ "$prevSystem" != - ]; then
+    echo "hive: activating $prevSystem again"
+    "$prevSystem/bin/switch-to-configuration" test
+  else
+    rollback=none
+    return
+  fi
+  r=$?
+  if [ "$r" = 0 ]; then rollback=ok; else rollback="failed:$r"; fi
+}
+rc=0
+rollback=none
+if [ "$mode" = rollback ]; then
+  rc=-
+  restore
+else
+  if [ "$setProfile" = 1 ]; then
+    run "$nixenv" --profile "$profile" --set "$system"
+    rc=$?
+  fi
+  if [ "$rc" = 0 ] && [ "$stopped" = 0 ]; then
+    run "$system/bin/switch-to-configuration" "$action"
+    rc=$?
+  elif [ "$rc" = 0 ]; then
+    rc=143
+  fi
+  if [ "$rc" != 0 ]; then restore; fi
+fi
+printf 'hive-activation rc=%s rollback=%s stopped=%s end\\n' "$rc" "$rollback" "$stopped" > "$base.status"
+`;
+
+/**
+ * Starts the runner (run in the SSH session, where PATH is the user's): it resolves the absolute
+ * paths the runner needs, starts it as systemd would on NixOS (a transient unit with the
+ * environment nixos-rebuild gives it) or as a process of its own session elsewhere, waits for its
+ * pid, adds the pid to the host's deploy lock (so the lock outlives a dropped connection while the
+ * activation runs) and prints the boot id.
+ */
+export const START_ACTIVATION = `
+set -eu
+dir="$1"; id="$2"; mode="$3"; system="$4"; action="$5"; setProfile="$6"; prevGen="$7"; prevSystem="$8"; lock="$9"; runner="\${10}"
+umask 077
+mkdir -p "$dir"
+base="$dir/$id"
+printf '%s' "$runner" > "$base.sh"
+nixenv=$(command -v nix-env) || { echo "nix-env is not on PATH" >&2; exit 1; }
+boot=$(cat /proc/sys/kernel/random/boot_id)
+if command -v systemd-run > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  locale="\${LOCALE_ARCHIVE:-/run/current-system/sw/lib/locale/locale-archive}"
+  if [ -e "$locale" ]; then set -- "--setenv=LOCALE_ARCHIVE=$locale"; else set --; fi
+  systemd-run --quiet --collect --no-ask-password --unit "hive-activate-$id" \\
+    --setenv=NIXOS_INSTALL_BOOTLOADER= "$@" \\
+    /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv"
+else
+  setsid /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv" \\
+    < /dev/null > /dev/null 2>&1 &
+fi
+i=0
+while [ ! -s "$base.pid" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 1000 ]; then echo "the activation did not start (no $base.pid after 10 s)" >&2; exit 1; fi
+  sleep 0.01
+done
+if [ -e "$lock" ]; then printf 'pid %s %s\\n' "$(cat "$base.pid")" "$boot" >> "$lock"; fi
+echo "boot=$boot"
+`;
+
+/**
+ * Asks how the runner is doing: done (with its status, what the host runs and boots now, and the
+ * log), running, gone (its process ended without a status: killed, or the host lost power) or
+ * rebooted. Liveness is read before the status: a runner writes its status before it ends.
+ */
+export const POLL_ACTIVATION = `
+base="$1"; boot="$2"; profile=/nix/var/nix/profiles/system
+alive=0
+pid=$(cat "$base.pid" 2>/dev/null || true)
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q hive "/proc/$pid/cmdline" 2>/dev/null; then alive=1; fi
+if [ -s "$base.status" ]; then
+  echo "state=done"
+  cat "$base.status"
+  printf 'current=%s\\n' "$(readlink -e /run/current-system 2>/dev/null)"
+  printf 'profile=%s\\n' "$(readlink -e "$profile" 2>/dev/null)"
+  printf 'generation=%s\\n' "$(readlink "$profile" 2>/dev/null)"
+  echo ---
+  cat "$base.log" 2>/dev/null
+  rm -f "$base.sh" "$base.pid"
+elif [ "$(cat /proc/sys/kernel/random/boot_id)" != "$boot" ]; then
+  echo "state=rebooted"
+elif [ "$alive" = 1 ]; then
+  echo "state=running"
+else
+  echo "state=gone"
+fi
+`;
+
+/** Stops a runner: it stops switch-to-configuration and restores the previous system itself. */
+export const STOP_ACTIVATION = `
+pid=$(cat "$1.pid" 2>/dev/null || true)
+if [ -n "$pid" ] && grep -q hive "/proc/$pid/cmdline" 2>/dev/null; then kill -TERM "$pid"; fi
+`;
