@@ -26,6 +26,19 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          // Faults injected at chosen moments, each followed by the invariants (test/faults/).
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          maxWorkers: 2,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

@@ -49,6 +49,7 @@ const event = z.discriminatedUnion("type", [
       step: step.optional(),
       message: z.string().optional(),
       code: z.string().optional(),
+      hint: z.string().optional(),
       system: z.string().optional(),
       durationMs: z.number(),
     })
@@ -69,6 +70,7 @@ const event = z.discriminatedUnion("type", [
             outcome,
             step: step.optional(),
             code: z.string().optional(),
+            hint: z.string().optional(),
             system: z.string().optional(),
           })
           .strict(),

@@ -23,7 +23,7 @@ export interface ActivationPlan {
 export type Rollback = "none" | "ok" | "unavailable" | { failed: string };
 
 /** Why an activation did not simply run to its end. */
-export type Interruption = "timeout" | "aborted" | "gone" | "rebooted";
+export type Interruption = "timeout" | "aborted" | "gone" | "rebooted" | "stopped";
 
 export interface ActivationResult {
   /** switch-to-configuration's exit code (or nix-env's, if setting the profile failed); null if it never ended. */
@@ -66,6 +66,7 @@ type Poll =
       state: "done";
       exitCode: number | null;
       rollback: Rollback;
+      stopped: boolean;
       current: string | undefined;
       profile: string | undefined;
       generation: number | undefined;
@@ -77,7 +78,7 @@ function parsePoll(stdout: string): Poll {
   const lines = head.split("\n");
   const state = /^state=(\w+)$/.exec(lines[0] ?? "")?.[1];
   if (state === "running" || state === "gone" || state === "rebooted") return { state };
-  const status = /^hive-activation rc=(-|\d+) rollback=(\S+) stopped=[01] end$/.exec(lines[1] ?? "");
+  const status = /^hive-activation rc=(-|\d+) rollback=(\S+) stopped=([01]) end$/.exec(lines[1] ?? "");
   if (state !== "done" || status === null) throw new Error(`unexpected answer from the activation poll: ${stdout}`);
   const field = (name: string) =>
     lines.find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) || undefined;
@@ -86,6 +87,7 @@ function parsePoll(stdout: string): Poll {
     state,
     exitCode: status[1] === "-" || status[1] === undefined ? null : Number(status[1]),
     rollback: rollback === "none" || rollback === "ok" || rollback === "unavailable" ? rollback : { failed: rollback },
+    stopped: status[3] === "1",
     current: field("current"),
     profile: field("profile"),
     generation: parseGeneration(field("generation")),
@@ -156,7 +158,8 @@ export async function activate(
       return {
         exitCode: poll.exitCode,
         rollback: poll.rollback,
-        interruption,
+        // Stopped on the host by someone else than hive (a shutdown's SIGTERM, an operator).
+        interruption: interruption ?? (poll.stopped ? "stopped" : undefined),
         current: poll.current,
         profile: poll.profile,
         generation: poll.generation,
@@ -165,7 +168,8 @@ export async function activate(
       };
     }
     if (poll.state === "gone" || poll.state === "rebooted") {
-      if (interruption === "gone" || interruption === "rebooted") throw lostTrack(node, base, interruption, options);
+      if (interruption !== undefined && interruption !== "timeout" && interruption !== "aborted")
+        throw lostTrack(node, base, interruption, options);
       // The activation can no longer finish: restore the previous system from here.
       interruption = poll.state;
       options.onWaiting?.(

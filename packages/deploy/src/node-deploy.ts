@@ -207,7 +207,9 @@ function activationFailure(
           ? "the activation's process ended without a result (killed, or the host lost power)"
           : result.interruption === "rebooted"
             ? "the host rebooted during the activation"
-            : `switch-to-configuration ${action} exited with ${result.exitCode ?? "?"}`;
+            : result.interruption === "stopped"
+              ? `switch-to-configuration ${action} was stopped on the host by a signal (a shutdown, or someone killed it)`
+              : `switch-to-configuration ${action} exited with ${result.exitCode ?? "?"}`;
   const now =
     result.current === result.profile
       ? `the host runs and boots ${result.current ?? "no system"}`
@@ -225,6 +227,16 @@ function activationFailure(
     return new HiveError("HIVE_ACTIVATION_FAILED", `node ${node}: activate: ${what}; ${why}: ${now}:\n${tail}`, {
       hint: `the whole output is in ${result.logPath} on the host`,
     });
+  }
+  const restoredAnyway =
+    result.current === previous.system && (previous.generation === undefined || result.profile === previous.system);
+  if (restoredAnyway) {
+    // The previous system is back, but its own activation reported errors (as it may on NixOS).
+    return new HiveError(
+      "HIVE_ACTIVATION_FAILED",
+      `node ${node}: activate: ${what}; rolled back: ${now} again, but its activation exited with ${rollback.failed.replace(/^failed:/, "")} too:\n${tail}`,
+      { hint: `the whole output is in ${result.logPath} on the host` },
+    );
   }
   const manual =
     previous.generation !== undefined
