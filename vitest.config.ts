@@ -11,14 +11,19 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: "unit", include: ["packages/*/src/**/*.test.ts"], sequence: { groupOrder: 0 } },
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts"],
+          globalSetup: ["test/temp-setup.ts"],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         resolve: { alias },
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
-          globalSetup: ["test/global-setup.ts"],
+          globalSetup: ["test/temp-setup.ts", "test/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // Each file brings up its own fleet; two at a time fit two cores.
@@ -32,7 +37,7 @@ export default defineConfig({
           // Faults injected at chosen moments, each followed by the invariants (test/faults/).
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
-          globalSetup: ["test/global-setup.ts"],
+          globalSetup: ["test/temp-setup.ts", "test/global-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 120_000,
           maxWorkers: 2,

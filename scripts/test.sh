@@ -10,6 +10,9 @@ status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const faults = r.testResults.filter((f) => f.name.includes("/test/faults/")).flatMap((f) => f.assertionResults);
+  const passed = faults.filter((t) => t.status === "passed").length;
+  console.log(`hive fault scenarios: ${faults.length} ran, ${passed} passed`);
   console.log(`hive tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 ' "$report" || true
 exit "$status"

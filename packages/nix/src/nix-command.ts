@@ -68,6 +68,8 @@ export async function runNix(
       stripFinalNewline: false,
       maxBuffer: 1024 * 1024 * 1024,
       ...(options.signal ? { cancelSignal: options.signal } : {}),
+      // Nix checks for SIGTERM only now and then while it evaluates: an interrupted run does not wait.
+      forceKillAfterDelay: 1000,
       ...(options.input !== undefined ? { input: options.input } : { stdin: "ignore" }),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     });

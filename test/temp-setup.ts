@@ -1,0 +1,18 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * Every temporary directory a test makes (os.tmpdir(), mkdtemp, hive's own) goes below one
+ * directory of this run, removed at its end whatever the tests left: a run leaves nothing in /tmp.
+ * Workers start after this and inherit TMPDIR.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  if (process.env["HIVE_TEST_TMPDIR"] !== undefined) return async () => undefined;
+  const root = await mkdtemp(join(tmpdir(), "hive-test-run-"));
+  process.env["HIVE_TEST_TMPDIR"] = root;
+  process.env["TMPDIR"] = root;
+  return async () => {
+    await rm(root, { recursive: true, force: true });
+  };
+}
