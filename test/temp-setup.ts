@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -10,6 +10,8 @@ import { join } from "node:path";
 export default async function setup(): Promise<() => Promise<void>> {
   if (process.env["HIVE_TEST_TMPDIR"] !== undefined) return async () => undefined;
   const root = await mkdtemp(join(tmpdir(), "hive-test-run-"));
+  // As /tmp itself: Nix's build users make their build directories here.
+  await chmod(root, 0o1777);
   process.env["HIVE_TEST_TMPDIR"] = root;
   process.env["TMPDIR"] = root;
   return async () => {
