@@ -8,7 +8,7 @@ import { join } from "node:path";
  * Workers start after this and inherit TMPDIR.
  */
 export default async function setup(): Promise<() => Promise<void>> {
-  if (process.env["HIVE_TEST_TMPDIR"] !== undefined) return async () => undefined;
+  if (process.env["HIVE_TEST_TMPDIR"] !== undefined) return () => Promise.resolve();
   const root = await mkdtemp(join(tmpdir(), "hive-test-run-"));
   // As /tmp itself: Nix's build users make their build directories here.
   await chmod(root, 0o1777);

@@ -15,7 +15,9 @@ import {
 } from "./fault-kit.js";
 
 describe("faults during activation", () => {
-  const fleet = useFleet({ hosts: [{ name: "f1" }, { name: "f2" }, { name: "f3" }, { name: "f4" }, { name: "f5" }, { name: "f6" }] });
+  const fleet = useFleet({
+    hosts: [{ name: "f1" }, { name: "f2" }, { name: "f3" }, { name: "f4" }, { name: "f5" }, { name: "f6" }],
+  });
 
   /** Deploys a good system to a host and returns it. */
   async function baseline(host: string): Promise<string> {

@@ -59,12 +59,7 @@ export function hiveEnv(fleet: Testbed): NodeJS.ProcessEnv {
 }
 
 /** Starts hive in a process group of its own (as a shell's job), collecting its output. */
-export function startHive(
-  fleet: Testbed,
-  dir: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv = {},
-): HiveRun {
+export function startHive(fleet: Testbed, dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): HiveRun {
   const child = spawn(process.execPath, [hiveBin, ...args], {
     cwd: dir,
     env: { ...hiveEnv(fleet), ...env },
@@ -100,7 +95,11 @@ export async function runHive(
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

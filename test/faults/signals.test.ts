@@ -82,7 +82,9 @@ describe("signals and killed helpers", () => {
     await link.close();
     const result = { code, stdout: run.stdout(), stderr: run.stderr() };
     expect(code, result.stdout + result.stderr).toBe(1);
-    expect(result.stdout).toMatch(/^s3: failed at push: .*nix-store --export on this machine failed: killed by SIGKILL/m);
+    expect(result.stdout).toMatch(
+      /^s3: failed at push: .*nix-store --export on this machine failed: killed by SIGKILL/m,
+    );
     const wanted = systemOf(result.stdout, "s2");
     expect(wanted).toBeDefined();
     await expectInvariants(fleet(), result, {

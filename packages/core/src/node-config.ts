@@ -26,7 +26,10 @@ const keySchema = z.object({
   destDir: z
     .string()
     .startsWith("/", "must be an absolute path")
-    .refine((d) => !d.includes("\0") && !d.split("/").some((part) => part === ".." || part === "."), "must not contain '.' or '..'"),
+    .refine(
+      (d) => !d.includes("\0") && !d.split("/").some((part) => part === ".." || part === "."),
+      "must not contain '.' or '..'",
+    ),
   // Derived from destDir and name (as in Colmena, where it is read-only): never a way around them.
   path: z.string(),
   user: z.string(),

@@ -5,7 +5,6 @@ import { ACTIVATION_RUNNER, POLL_ACTIVATION, START_ACTIVATION, STOP_ACTIVATION }
 import { ACTIVATION_DIR, LOCK_FILE, parseGeneration } from "./host-paths.js";
 import { runOn } from "./remote-command.js";
 
-
 /** How long a stopped or restarted activation may take to restore the previous system. */
 const RESTORE_GRACE_MS = 120_000;
 
@@ -80,8 +79,7 @@ function parsePoll(stdout: string): Poll {
   if (state === "running" || state === "gone" || state === "rebooted") return { state };
   const status = /^hive-activation rc=(-|\d+) rollback=(\S+) stopped=([01]) end$/.exec(lines[1] ?? "");
   if (state !== "done" || status === null) throw new Error(`unexpected answer from the activation poll: ${stdout}`);
-  const field = (name: string) =>
-    lines.find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) || undefined;
+  const field = (name: string) => lines.find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) || undefined;
   const rollback = status[2] ?? "none";
   return {
     state,
@@ -129,9 +127,11 @@ export async function activate(
     let poll: Poll;
     try {
       poll = parsePoll(
-        (await runOn(transport, node, "activate", ["sh", "-c", POLL_ACTIVATION, "hive-poll", base, boot], {
-          privileged: true,
-        })).stdout,
+        (
+          await runOn(transport, node, "activate", ["sh", "-c", POLL_ACTIVATION, "hive-poll", base, boot], {
+            privileged: true,
+          })
+        ).stdout,
       );
       if (unreachableSince !== undefined) options.onWaiting?.("reconnected; the activation is still being followed");
       unreachableSince = undefined;
@@ -228,7 +228,11 @@ function lostTrack(node: NodeName, base: string, why: Interruption, options: Act
       : why === "aborted"
         ? "was stopped (interrupted) and did not report back"
         : "ended without a result, and restoring the previous system did not report back either";
-  return new HiveError("HIVE_ACTIVATION_FAILED", `node ${node}: activate: the activation ${what}; what the host runs now is unknown`, {
-    hint: `hive status --on ${node} shows what it runs; ${base}.log on the host has the output`,
-  });
+  return new HiveError(
+    "HIVE_ACTIVATION_FAILED",
+    `node ${node}: activate: the activation ${what}; what the host runs now is unknown`,
+    {
+      hint: `hive status --on ${node} shows what it runs; ${base}.log on the host has the output`,
+    },
+  );
 }

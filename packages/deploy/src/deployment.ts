@@ -52,7 +52,13 @@ export function failedSummary(node: NodeName, step: DeployStep, error: unknown):
   if (!isHiveError(error)) {
     // A bug in hive fails its node with what is known, and the run goes on to its summary.
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    return { node, outcome: "failed", step, message: `node ${node}: ${step}: internal error: ${message}`, hint: "this is a bug in hive: please report it with this message" };
+    return {
+      node,
+      outcome: "failed",
+      step,
+      message: `node ${node}: ${step}: internal error: ${message}`,
+      hint: "this is a bug in hive: please report it with this message",
+    };
   }
   return {
     node,
@@ -142,8 +148,7 @@ export class Deployment {
 
   /** Nodes the run never got to (an interruption stopped their evaluation): skipped. */
   skipUnstarted(nodes: readonly NodeName[], step: DeployStep): void {
-    for (const node of nodes)
-      if (!this.added.has(node) && !this.summaries.has(node)) this.interrupted(node, step);
+    for (const node of nodes) if (!this.added.has(node) && !this.summaries.has(node)) this.interrupted(node, step);
   }
 
   /** Ctrl-C: start nothing new; what runs (activations above all) finishes. */
@@ -222,7 +227,8 @@ export class Deployment {
           this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
           // Nothing on the host changes before its lock is ours; the lock also reads its state.
           lock = await lockHost(transport, node.name, this.holder, { force: this.options.breakLock, ...signal });
-          if (lock.tookOver !== undefined) this.emit({ type: "warning", node: node.name, message: tookOverMessage(lock.tookOver) });
+          if (lock.tookOver !== undefined)
+            this.emit({ type: "warning", node: node.name, message: tookOverMessage(lock.tookOver) });
           const same = system !== undefined && traits.pushes && isUnchanged(lock.state, system, nodeOptions);
           if (traits.pushes && system !== undefined && !same) {
             step = "push";

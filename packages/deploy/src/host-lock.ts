@@ -5,7 +5,6 @@ import { HOST_PROBE, parseHostState, type HostState } from "./host-state.js";
 import { HISTORY_FILE } from "./history.js";
 import { LOCK_FILE, SYSTEM_PROFILE } from "./host-paths.js";
 
-
 /** Who holds a host's deploy lock: the first line of the lock file. */
 export const LockHolderSchema = z.object({
   user: z.string(),
@@ -102,7 +101,17 @@ export async function lockHost(
     ready = resolve;
   });
   const keeper: Promise<ExecResult> = transport.exec(
-    ["sh", "-c", KEEP_LOCK + HOST_PROBE + HOLD_LOCK, "hive-lock", LOCK_FILE, holderLine, options.force ? "1" : "0", SYSTEM_PROFILE, HISTORY_FILE],
+    [
+      "sh",
+      "-c",
+      KEEP_LOCK + HOST_PROBE + HOLD_LOCK,
+      "hive-lock",
+      LOCK_FILE,
+      holderLine,
+      options.force ? "1" : "0",
+      SYSTEM_PROFILE,
+      HISTORY_FILE,
+    ],
     {
       privileged: true,
       stdin,
@@ -123,10 +132,13 @@ export async function lockHost(
       throw new HiveError(
         "HIVE_HOST_LOCKED",
         `node ${node}: connect: another deploy holds the host's lock: ${describeHolder(current)}`,
-        { hint: "hive changed nothing on this host; wait for that deploy to end, or pass --break-lock if its holder is gone" },
+        {
+          hint: "hive changed nothing on this host; wait for that deploy to end, or pass --break-lock if its holder is gone",
+        },
       );
     }
-    const cause = ended.stderr.trim().split("\n").slice(-5).join("\n") || `exit ${ended.exitCode ?? ended.signal ?? "?"}`;
+    const cause =
+      ended.stderr.trim().split("\n").slice(-5).join("\n") || `exit ${ended.exitCode ?? ended.signal ?? "?"}`;
     throw new HiveError(
       "HIVE_REMOTE_COMMAND_FAILED",
       `node ${node}: connect: taking the host's deploy lock (${LOCK_FILE}) failed on ${transport.description}:\n${cause}`,
@@ -136,7 +148,10 @@ export async function lockHost(
   keeper.catch(() => undefined);
   const lines = output.split("\n");
   const takenAt = lines.findIndex((l) => l.startsWith("hive-lock-taken-over"));
-  const probe = output.slice(output.indexOf("hive-lock-acquired\n") + "hive-lock-acquired\n".length, output.indexOf("hive-lock-ready\n"));
+  const probe = output.slice(
+    output.indexOf("hive-lock-acquired\n") + "hive-lock-acquired\n".length,
+    output.indexOf("hive-lock-ready\n"),
+  );
   let released = false;
   return {
     state: parseHostState(probe),

@@ -14,7 +14,6 @@ import { activate, type ActivationResult } from "./activator.js";
 import { SYSTEM_PROFILE } from "./host-paths.js";
 import type { HostState } from "./host-state.js";
 import { copyClosure } from "./copier.js";
-import { runOn } from "./remote-command.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
 
@@ -182,7 +181,9 @@ export async function activateNode(
   await recordDeploy(transport, node, options, {
     system,
     outcome,
-    ...(result.generation !== undefined && traits.switchesProfile && succeeded ? { generation: result.generation } : {}),
+    ...(result.generation !== undefined && traits.switchesProfile && succeeded
+      ? { generation: result.generation }
+      : {}),
     ...(previous.generation !== undefined ? { previousGeneration: previous.generation } : {}),
   });
   if (succeeded) return;
@@ -217,10 +218,17 @@ function activationFailure(
   const tail = result.log.trim().split("\n").slice(-10).join("\n");
   const rollback = result.rollback;
   if (rollback === "ok") {
-    const to = previous.generation !== undefined ? `generation ${previous.generation} (${previous.system ?? "?"})` : (previous.system ?? "?");
-    return new HiveError("HIVE_ACTIVATION_FAILED", `node ${node}: activate: ${what}; rolled back to ${to}: ${now} again:\n${tail}`, {
-      hint: `the whole output is in ${result.logPath} on the host`,
-    });
+    const to =
+      previous.generation !== undefined
+        ? `generation ${previous.generation} (${previous.system ?? "?"})`
+        : (previous.system ?? "?");
+    return new HiveError(
+      "HIVE_ACTIVATION_FAILED",
+      `node ${node}: activate: ${what}; rolled back to ${to}: ${now} again:\n${tail}`,
+      {
+        hint: `the whole output is in ${result.logPath} on the host`,
+      },
+    );
   }
   if (rollback === "unavailable" || rollback === "none") {
     const why = rollback === "unavailable" ? "there was no earlier generation to restore" : "nothing to restore";

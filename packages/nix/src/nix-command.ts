@@ -95,8 +95,8 @@ export async function runNixInteractive(program: string, args: readonly string[]
   const result = await execa(program, args, {
     env: nixEnvironment(),
     extendEnv: false,
-      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
-      detached: true,
+    // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+    detached: true,
     stdio: "inherit",
     reject: false,
   });

@@ -58,8 +58,8 @@ export async function realiseDerivation(
   const child = execa("nix-store", ["--realise", ...(options.nixArgs ?? []), drv], {
     env: { ...nixEnvironment(), ...options.env },
     extendEnv: false,
-      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
-      detached: true,
+    // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+    detached: true,
     reject: false,
     stdin: "ignore",
     ...(options.signal ? { cancelSignal: options.signal } : {}),
@@ -88,8 +88,8 @@ export function exportPaths(
   const child = execa("nix-store", ["--export", ...paths], {
     env: nixEnvironment(),
     extendEnv: false,
-      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
-      detached: true,
+    // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+    detached: true,
     stdin: "ignore",
     // stdout streams to the hosts; stderr is kept to say why an export failed.
     buffer: { stdout: false, stderr: true },
@@ -98,9 +98,10 @@ export function exportPaths(
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
   const done = child.then((result) => {
-    if (result.isCanceled) throw new HiveError("HIVE_INTERRUPTED", "nix-store --export was stopped: the run was interrupted");
+    if (result.isCanceled)
+      throw new HiveError("HIVE_INTERRUPTED", "nix-store --export was stopped: the run was interrupted");
     if (result.exitCode !== 0) {
-      const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString().trim();
+      const stderr = Buffer.from(result.stderr).toString().trim();
       const cause = stderr || (result.signal ? `killed by ${result.signal}` : `exit code ${String(result.exitCode)}`);
       throw new HiveError("HIVE_NIX_FAILED", `nix-store --export on this machine failed: ${cause}`);
     }

@@ -106,8 +106,7 @@ export class SshTransport implements Transport {
           input.once("close", () => {
             if (!input.readableEnded) channel.close();
           });
-        }
-        else channel.end(options.stdin);
+        } else channel.end(options.stdin);
       });
     const result = await connection.exec(shellQuote(full), collect);
     if (escalate && result.exitCode !== 0 && SUDO_NEEDS_PASSWORD.test(result.stderr)) {
