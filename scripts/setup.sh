@@ -25,6 +25,7 @@ need /usr/bin/git git
 need /usr/bin/parallel-ssh pssh # the baseline of the no-op benchmark
 need /usr/bin/tmux tmux # terminal tests see hive as a person would
 need /usr/bin/zsh zsh # the completion tests run the zsh script
+need /usr/bin/strace strace # the secret tests record every process started
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq

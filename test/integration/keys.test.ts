@@ -1,33 +1,60 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { miniNixpkgsPath } from "@hive/testbed";
+import { miniNixpkgsPath, type Testbed } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
 import { hive } from "../support/hive-fixtures.js";
-import { ok, ssh } from "../support/run.js";
+import { hiveBin } from "../support/paths.js";
+import { run, ssh } from "../support/run.js";
 
 const secret = (kind: string) => `${kind}-SECRET-${randomBytes(8).toString("hex")}`;
 
-/** Every command line on this machine (test hosts share its process table), sampled until stopped. */
-function watchCommandLines(): { stop: () => Promise<string> } {
-  let seen = "";
-  const state = { running: true };
-  const loop = (async () => {
-    while (state.running) {
-      for (const pid of await readdir("/proc").catch(() => [])) {
-        if (!/^\d+$/.test(pid)) continue;
-        seen += `${await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")}\n`;
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
+/**
+ * Records every process started, with its whole argv: `strace -f -e trace=execve` on hive's
+ * process tree (its children in their own process groups too) and on the host's sshd (every
+ * session, sudo, shell and detached activation below it). Unlike sampling /proc, it misses none.
+ */
+async function traceExecs(fleet: Testbed, host: string, dir: string) {
+  const hostTrace = join(dir, "host.trace");
+  const sshdPid = await fleet.host(host).sshdPid();
+  if (sshdPid === undefined) throw new Error(`${host} runs no sshd`);
+  const tracer = spawn(
+    "strace",
+    ["-f", "-qq", "-s", "65536", "-e", "trace=execve", "-o", hostTrace, "-p", String(sshdPid)],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let attached = "";
+  tracer.stderr.on("data", (c: Buffer) => (attached += c.toString()));
+  // strace writes its output file once it has attached.
+  for (let i = 0; i < 200 && !existsSync(hostTrace); i++) await sleep(10);
+  await sleep(100);
+  const localTrace = join(dir, "local.trace");
   return {
+    /** hive under strace: its argv, then what strace needs before it. */
+    argv: (args: readonly string[]) => [
+      "-f",
+      "-qq",
+      "-s",
+      "65536",
+      "-e",
+      "trace=execve",
+      "-o",
+      localTrace,
+      process.execPath,
+      hiveBin,
+      ...args,
+    ],
     stop: async () => {
-      state.running = false;
-      await loop;
-      return seen;
+      tracer.kill("SIGINT");
+      await new Promise((resolve) => tracer.once("exit", resolve));
+      return { local: await readFile(localTrace, "utf8"), host: await readFile(hostTrace, "utf8"), attached };
     },
   };
 }
@@ -42,9 +69,11 @@ describe("deployment.keys", () => {
   ): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), "hive-keys-"));
     await writeFile(join(dir, "tls.key"), secrets.file);
+    // The command's own argv must not hold the secret (it is the user's, not hive's): it reads it.
+    await writeFile(join(dir, "command.secret"), secrets.command);
     const command = failingCommand
-      ? `[ "sh" "-c" "echo ${secrets.command} >&2; exit 9" ]`
-      : `[ "printf" "%s" "${secrets.command}" ]`;
+      ? `[ "sh" "-c" "cat ${dir}/command.secret >&2; exit 9" ]`
+      : `[ "cat" "${dir}/command.secret" ]`;
     await writeFile(
       join(dir, "hive.nix"),
       `{
@@ -68,9 +97,14 @@ describe("deployment.keys", () => {
   it("uploads keys of each source with owner and mode, pre and post activation, and never shows them", async () => {
     const secrets = { text: secret("TEXT"), file: secret("FILE"), command: secret("CMD") };
     const dir = await writeHive(secrets);
-    const watch = watchCommandLines();
-    const result = await hive(["apply"], { cwd: dir, env: env() });
-    const commandLines = await watch.stop();
+    const marker = join(dir, "started");
+    await writeFile(marker, "");
+    const trace = await traceExecs(fleet(), "h1", dir);
+    const result = await run("strace", trace.argv(["apply"]), {
+      cwd: dir,
+      env: { ...process.env, NIX_PATH: "", ...env() },
+    });
+    const traces = await trace.stop();
     expect(result.code, result.stdout + result.stderr).toBe(0);
 
     const stat = await ssh(
@@ -91,15 +125,47 @@ describe("deployment.keys", () => {
     expect(contents.stdout).toContain(`${secrets.text}\n${secrets.file}${secrets.command}\npre-present\npost-absent\n`);
     expect(contents.stdout).not.toMatch(/\.hive-key\./);
 
+    // The traces saw the whole deploy: the local export and the keyCommand, the host's key
+    // writer and its activation (a detached process).
+    expect(traces.local).toMatch(/execve\("[^"]*nix-store", \["nix-store", "--export"/);
+    expect(traces.local).toMatch(/execve\("[^"]*cat", \["cat", "[^"]*command\.secret"\]/);
+    expect(traces.host).toMatch(/hive-write-key/);
+    expect(traces.host).toMatch(/switch-to-configuration", "switch"/);
     for (const s of Object.values(secrets)) {
       expect(result.stdout + result.stderr).not.toContain(s);
-      expect(commandLines).not.toContain(s);
+      expect(traces.local.includes(s), `${s} in an argv on this machine`).toBe(false);
+      expect(traces.host.includes(s), `${s} in an argv on the host`).toBe(false);
     }
-    // Nothing of the keys went into the system's closure.
-    const system = /^h1: succeeded \((\S+)\)$/m.exec(result.stdout)?.[1] ?? "";
-    const closure = (await ok("nix-store", ["-qR", system])).trim().split("\n");
-    const grep = await import("../support/run.js").then(({ run }) => run("grep", ["-rl", secrets.text, ...closure]));
-    expect(grep.stdout).toBe("");
+    // Nothing of the keys went into any store: this machine's (what this run added) or the host's.
+    const local = await run("sh", [
+      "-c",
+      'find /nix/store -maxdepth 1 -newer "$1" -print0 | xargs -0 -r grep -rlF -e "$2" -e "$3" -e "$4"',
+      "sh",
+      marker,
+      secrets.text,
+      secrets.file,
+      secrets.command,
+    ]);
+    expect(local.stdout).toBe("");
+    const hostStore = await fleet()
+      .host("h1")
+      .run(["grep", "-rlF", "-e", secrets.text, "-e", secrets.file, "-e", secrets.command, "/nix/store"]);
+    expect(hostStore.stdout).toBe("");
+  });
+
+  it("never shows keys in any output format: json, github, -v", async () => {
+    const secrets = { text: secret("TEXT"), file: secret("FILE"), command: secret("CMD") };
+    const dir = await writeHive(secrets);
+    for (const format of [
+      ["--log-format", "json"],
+      ["--log-format", "github"],
+      ["-v"],
+      ["--log-format", "plain", "-v"],
+    ]) {
+      const result = await hive(["apply", "--reactivate", ...format], { cwd: dir, env: env() });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      for (const s of Object.values(secrets)) expect(result.stdout + result.stderr, format.join(" ")).not.toContain(s);
+    }
   });
 
   it("skips keys with --no-keys and uploads every key with upload-keys", async () => {
