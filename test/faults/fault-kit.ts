@@ -17,12 +17,12 @@ afterAll(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** A hive with one node per entry: its module text. */
+/** A hive with one node per entry: its module's text (with `pkgs` and `lib` in scope). */
 export async function writeHive(nodes: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "hive-faults-"));
   dirs.push(dir);
   const body = Object.entries(nodes)
-    .map(([name, module]) => `  ${name} = { ${module} };`)
+    .map(([name, module]) => `  ${name} = { pkgs, lib, ... }: { ${module} };`)
     .join("\n");
   await writeFile(
     join(dir, "hive.nix"),

@@ -164,6 +164,9 @@ function connectClient(host: ResolvedHost, agent: string | undefined, sock: Dupl
   };
   return new Promise((resolve, reject) => {
     const fail = (error: Error & { level?: string }) => {
+      // ssh2 may report more errors as the failed connection winds down (a timeout, then the
+      // lost socket): the first one is the cause, the rest must not crash hive.
+      client.on("error", () => undefined);
       client.end();
       reject(connectError(host, error, verdict, presentedKey, identities.length, useAgent));
     };
