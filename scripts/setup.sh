@@ -26,6 +26,7 @@ need /usr/bin/parallel-ssh pssh # the baseline of the no-op benchmark
 need /usr/bin/tmux tmux # terminal tests see hive as a person would
 need /usr/bin/zsh zsh # the completion tests run the zsh script
 need /usr/bin/strace strace # the secret tests record every process started
+need /usr/bin/systemd-nspawn systemd-container # a testbed host run by a real systemd
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq

@@ -60,9 +60,14 @@ export function hiveEnv(fleet: Testbed): NodeJS.ProcessEnv {
 
 /** Starts hive in a process group of its own (as a shell's job), collecting its output. */
 export function startHive(fleet: Testbed, dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): HiveRun {
+  return startHiveWith(dir, args, { ...hiveEnv(fleet), ...env });
+}
+
+/** Starts hive with this environment (added to this process's). */
+export function startHiveWith(dir: string, args: readonly string[], env: NodeJS.ProcessEnv): HiveRun {
   const child = spawn(process.execPath, [hiveBin, ...args], {
     cwd: dir,
-    env: { ...hiveEnv(fleet), ...env },
+    env: { ...process.env, ...env },
     detached: true,
   });
   let stdout = "";
@@ -84,13 +89,25 @@ export function startHive(fleet: Testbed, dir: string, args: readonly string[], 
 }
 
 /** Runs hive to its end. */
-export async function runHive(
+export function runHive(
   fleet: Testbed,
   dir: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = startHive(fleet, dir, args, env);
+  return finished(startHive(fleet, dir, args, env));
+}
+
+/** Runs hive to its end, with this environment (added to this process's). */
+export function runHiveWith(
+  dir: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return finished(startHiveWith(dir, args, env));
+}
+
+async function finished(run: HiveRun): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }

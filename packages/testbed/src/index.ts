@@ -6,3 +6,4 @@ export { miniNixpkgsPath, nixEnvironment, testNixConfig } from "./assets.js";
 export { processesOfHostsUnder, killProcesses } from "./namespaces.js";
 export { describeFleet, type HostStatus } from "./status.js";
 export { checkPrerequisites } from "./prerequisites.js";
+export { SystemdHost } from "./systemd-host.js";

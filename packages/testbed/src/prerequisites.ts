@@ -8,6 +8,8 @@ const TOOLS: readonly [string, string][] = [
   ["/usr/bin/setpriv", "util-linux"],
   ["/usr/bin/sudo", "sudo"],
   ["/usr/bin/openssl", "openssl"],
+  // The systemd-managed host (SystemdHost) boots with it.
+  ["/usr/bin/systemd-nspawn", "systemd-container"],
 ];
 
 /** Why the testbed cannot run here (missing root or Debian packages), or undefined when it can. */
