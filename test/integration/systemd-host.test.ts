@@ -59,12 +59,18 @@ describe("a host run by systemd", () => {
   });
 
   it("switches through a transient systemd unit, and restores the previous system when one fails", async () => {
-    const good = await apply('environment.etc.v.text = "systemd-1";');
+    const good = await apply(
+      'environment.etc.v.text = "systemd-1"; system.activationScripts.env = "env > /run/activation-env";',
+    );
     expect(good.code, good.stdout + good.stderr).toBe(0);
     const system = systemOf(good.stdout, "sd1");
     expect((await onHost("readlink -f /run/current-system")).stdout.trim()).toBe(system);
     const journal = await onHost("journalctl --no-pager -o cat | grep -c 'hive-activate-' || true");
     expect(Number(journal.stdout.trim())).toBeGreaterThan(0);
+    // The activation ran in a unit (systemd gave it an invocation id), with nixos-rebuild's variables.
+    const env = (await onHost("cat /run/activation-env")).stdout;
+    expect(env).toMatch(/^INVOCATION_ID=[0-9a-f]{32}$/m);
+    expect(env).toMatch(/^NIXOS_INSTALL_BOOTLOADER=$/m);
 
     const bad = await apply('system.activationScripts.broken = "echo broken-in-unit >&2; exit 6";');
     expect(bad.code).toBe(1);
