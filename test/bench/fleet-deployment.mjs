@@ -1,6 +1,9 @@
 // A deploy through hive's API to testbed hosts, with the settings a plain hive node has.
-import { parseNodeName } from "../../packages/core/dist/index.js";
+import { execFileSync } from "node:child_process";
+import { BuildScheduler } from "../../packages/build/dist/index.js";
+import { parseNodeName, parseStorePath } from "../../packages/core/dist/index.js";
 import { Deployment } from "../../packages/deploy/dist/index.js";
+import { localBuildSystems, nixEnvironment } from "../../packages/nix/dist/index.js";
 import { SshTransportPool } from "../../packages/ssh/dist/index.js";
 
 const nodeSettings = (name) => ({
@@ -19,8 +22,18 @@ const nodeSettings = (name) => ({
 /** Switches `names` to the system of `drv`; resolves with one summary per node. */
 export async function deployToFleet(fleet, names, drv, { parallel = 10, gzip = false } = {}) {
   const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
+  const outPath = parseStorePath(
+    execFileSync("nix-store", ["-q", "--outputs", drv], { env: nixEnvironment(), encoding: "utf8" }).trim(),
+  );
+  const scheduler = new BuildScheduler({
+    localSystems: await localBuildSystems(),
+    machines: [],
+    maxJobs: 2,
+    substitute: false,
+  });
   const deployment = new Deployment({
     goal: "switch",
+    build: (node, d) => scheduler.build(node, d),
     parallel,
     gzip,
     substitute: false,
@@ -33,7 +46,8 @@ export async function deployToFleet(fleet, names, drv, { parallel = 10, gzip = f
     transportFor: (node) =>
       pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
   });
-  for (const name of names) deployment.add({ name: parseNodeName(name), deployment: nodeSettings(name), drvPath: drv });
+  for (const name of names)
+    deployment.add({ kind: "built", name: parseNodeName(name), deployment: nodeSettings(name), drvPath: drv, outPath });
   try {
     return await deployment.finish();
   } finally {

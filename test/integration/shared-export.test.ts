@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseDrvPath, parseNodeName, parseStorePath } from "@hive/core";
 import { Deployment, ExportSplitter, SharedExporter } from "@hive/deploy";
-import { closureOf, exportPaths, type PathInfo } from "@hive/nix";
+import { BuildScheduler } from "@hive/build";
+import { closureOf, exportPaths, localBuildSystems, type PathInfo } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
@@ -83,9 +84,18 @@ describe("a deploy to several hosts at once", () => {
     const drv = parseDrvPath(
       (await ok("nix-instantiate", ["-E", expression("many")], { env: nixEnvironment() })).trim(),
     );
+    const outPath = parseStorePath((await ok("nix-store", ["-q", "--outputs", drv], { env: nixEnvironment() })).trim());
     const pool = new SshTransportPool({ userConfig: fleet().sshConfigPath, home: fleet().dir }, undefined);
+    // The product's own build path: the scheduler, building here.
+    const scheduler = new BuildScheduler({
+      localSystems: await localBuildSystems(),
+      machines: [],
+      maxJobs: 2,
+      substitute: false,
+    });
     const deployment = new Deployment({
       goal: "switch",
+      build: (node, d) => scheduler.build(node, d),
       parallel: 10,
       gzip: true,
       substitute: false,
@@ -100,6 +110,7 @@ describe("a deploy to several hosts at once", () => {
     });
     for (const name of ["h1", "h2", "h3"]) {
       deployment.add({
+        kind: "built",
         name: parseNodeName(name),
         deployment: {
           targetHost: name,
@@ -114,6 +125,7 @@ describe("a deploy to several hosts at once", () => {
           sshOptions: [],
         },
         drvPath: drv,
+        outPath,
       });
     }
     const summaries = await deployment.finish();

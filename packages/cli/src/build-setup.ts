@@ -1,18 +1,9 @@
 import { availableParallelism, homedir } from "node:os";
-import PQueue from "p-queue";
 import { join } from "node:path";
-import {
-  BuildScheduler,
-  describePlacement,
-  loadMachines,
-  placeNode,
-  planBuild,
-  closureToBuild,
-  type BuildCapabilities,
-  type Placement,
-} from "@hive/build";
-import { HiveError, type DeployEvent, type NodeName } from "@hive/core";
-import type { EvaluatedNode, Hive } from "@hive/eval";
+import { describePlacement, loadMachines, type BuildCapabilities } from "@hive/build";
+import { HiveError } from "@hive/core";
+import type { DryRunRow } from "@hive/deploy";
+import type { Hive } from "@hive/eval";
 import { localBuildSystems, nixOptionArgs } from "@hive/nix";
 import { nixOptionsFrom, type HiveArgs } from "./hive-options.js";
 import { plainTable } from "./table.js";
@@ -39,36 +30,18 @@ export async function buildCapabilities(hive: Hive, args: BuildArgs): Promise<Bu
   return { localSystems, machines };
 }
 
-/** Where a node is built in this run (--build-on-target overrides deployment.buildOnTarget). */
-export function placementOf(node: EvaluatedNode, args: BuildArgs, capabilities: BuildCapabilities, pushes: boolean) {
-  const onTarget = pushes && (args["build-on-target"] ?? node.deployment.buildOnTarget);
-  return placeNode(node.buildSystem, onTarget, capabilities);
-}
-
-/** The error of a node nothing can build, raised before anything runs. */
-export function nowhereError(node: NodeName, placement: Extract<Placement, { kind: "nowhere" }>): HiveError {
-  return new HiveError("HIVE_BUILD_FAILED", `node ${node}: build: nothing can build it: ${placement.reason}`, {
-    hint: placement.hint,
-  });
-}
-
 /** Where each run's per-node build logs go. */
 export function buildLogDir(run: string): string {
   const state = process.env.XDG_STATE_HOME ?? join(homedir(), ".local", "state");
   return join(state, "hive", "logs", run);
 }
 
-export function makeScheduler(
-  args: BuildArgs,
-  capabilities: BuildCapabilities,
-  run: string,
-  signal: AbortSignal,
-  emit: (event: DeployEvent) => void,
-): BuildScheduler {
+/** The build scheduler's settings from the command line (the run makes the scheduler). */
+export function schedulerOptions(args: BuildArgs, capabilities: BuildCapabilities, run: string) {
   const maxJobs = args["max-jobs"] ?? availableParallelism();
   if (!Number.isInteger(maxJobs) || maxJobs < 1)
     throw new HiveError("HIVE_USAGE", "--max-jobs takes a whole number, at least 1");
-  return new BuildScheduler({
+  return {
     localSystems: capabilities.localSystems,
     machines: capabilities.machines,
     maxJobs,
@@ -76,32 +49,25 @@ export function makeScheduler(
     substitute: args.substitute,
     nixArgs: nixOptionArgs(nixOptionsFrom(args)).filter((a) => a !== "--show-trace"),
     logDir: buildLogDir(run),
-    signal,
-    onProgress: (p) => emit({ type: "build-progress", ...p }),
-    onLog: (node, line) => emit({ type: "log", node, step: "build", line }),
-  });
+  };
 }
 
-/** `--dry-run`: per node, where it would be built and how much that takes; nothing runs. */
-export async function dryRunTable(
-  nodes: readonly { node: EvaluatedNode; placement: Placement }[],
-  substitute: boolean,
-): Promise<{ text: string; nowhere: number }> {
-  // One dry run per node (to count its own builds and fetches), a few at a time.
-  const queue = new PQueue({ concurrency: Math.max(1, availableParallelism()) });
-  const rows = await Promise.all(
-    nodes.map(({ node, placement }) =>
-      queue.add(async (): Promise<string[]> => {
-        const where = describePlacement(placement);
-        if (placement.kind === "nowhere") return [node.name, node.buildSystem, `nowhere: ${placement.hint}`, "", ""];
-        if (placement.kind === "target") return [node.name, node.buildSystem, where, "(decided there)", ""];
-        const plan = await planBuild([node.drvPath], { substitute });
-        const builds = closureToBuild(plan.toBuild, node.drvPath).length;
-        return [node.name, node.buildSystem, where, String(builds), String(plan.toFetch)];
-      }),
-    ),
-  );
+/** `--dry-run`: per node, where it would be built and how much that takes. */
+export function dryRunTable(rows: readonly DryRunRow[]): string {
   const table = plainTable(["node", "system", "built where", "to build", "to fetch"]);
-  table.push(...rows);
-  return { text: table.toString(), nowhere: nodes.filter((n) => n.placement.kind === "nowhere").length };
+  for (const row of rows) {
+    const { placement } = row;
+    if (placement.kind === "nowhere") table.push([row.node, row.system, `nowhere: ${placement.hint}`, "", ""]);
+    else if (placement.kind === "target")
+      table.push([row.node, row.system, describePlacement(placement), "(decided there)", ""]);
+    else
+      table.push([
+        row.node,
+        row.system,
+        describePlacement(placement),
+        String(row.toBuild ?? ""),
+        String(row.toFetch ?? ""),
+      ]);
+  }
+  return table.toString();
 }

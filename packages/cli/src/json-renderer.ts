@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import pino from "pino";
-import type { DeployEvent } from "@hive/core";
+import type { DeployEvent, NodeResult } from "@hive/core";
 
 /** Version of the NDJSON event schema (documented in the README); bump it on any breaking change. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -8,11 +8,8 @@ export const EVENT_SCHEMA_VERSION = 1;
 export interface JsonRenderer {
   readonly runId: string;
   onEvent: (event: DeployEvent) => void;
-  /** The last line of a run: one outcome per node. */
-  summary: (
-    nodes: readonly { node: string; outcome: string; step?: string; code?: string; system?: string }[],
-    durationMs: number,
-  ) => void;
+  /** The last line: counts, and each node's result (its message is in its node-done event). */
+  summary: (results: readonly NodeResult[], durationMs: number) => void;
   flush: () => void;
 }
 
@@ -45,7 +42,12 @@ export function jsonRenderer(
       else if (event.type === "node-done" && event.outcome === "failed") logger.error(record);
       else logger.info(record);
     },
-    summary: (nodes, durationMs) => {
+    summary: (results, durationMs) => {
+      const nodes = results.map((r) => {
+        const row: Partial<NodeResult> = { ...r };
+        delete row.message;
+        return row;
+      });
       const count = (outcome: string) => nodes.filter((n) => n.outcome === outcome).length;
       logger.info({
         type: "summary",

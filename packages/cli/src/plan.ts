@@ -1,43 +1,5 @@
-import PQueue from "p-queue";
-import { isHiveError, type NodeName, type StorePath, type Transport } from "@hive/core";
-import { closureWithSizes, diffClosures, groupChanges, readRemoteLink, type ClosureDiff } from "@hive/deploy";
-import { closureOf } from "@hive/nix";
+import { groupChanges, type NodePlan } from "@hive/deploy";
 import { bytes } from "./format.js";
-
-/** What deploying a node changes: against the system it runs, or a first deploy, or nothing. */
-export type NodePlan =
-  | { node: NodeName; kind: "unchanged"; system: string }
-  | { node: NodeName; kind: "change"; system: string; current: string | undefined; diff: ClosureDiff }
-  | { node: NodeName; kind: "error"; message: string };
-
-export interface PlannedNode {
-  node: NodeName;
-  system: StorePath;
-  transport: Transport;
-}
-
-/** Diffs each node's new system against what its host runs, a few hosts at a time. */
-export async function planNodes(nodes: readonly PlannedNode[], parallel: number): Promise<NodePlan[]> {
-  const queue = new PQueue({ concurrency: parallel });
-  return Promise.all(
-    nodes.map(({ node, system, transport }) =>
-      queue.add(async (): Promise<NodePlan> => {
-        try {
-          const current = await readRemoteLink(transport, "/run/current-system");
-          if (current === system) return { node, kind: "unchanged", system };
-          const [before, after] = await Promise.all([
-            current === undefined ? [] : closureWithSizes(transport, node, current),
-            closureOf([system]).then((infos) => infos.map((i) => ({ path: i.path, size: i.narSize }))),
-          ]);
-          return { node, kind: "change", system, current, diff: diffClosures(before, after) };
-        } catch (error) {
-          if (!isHiveError(error)) throw error;
-          return { node, kind: "error", message: error.message };
-        }
-      }),
-    ),
-  );
-}
 
 function nodeLine(plan: NodePlan): string {
   switch (plan.kind) {

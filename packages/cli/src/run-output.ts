@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { DeployEvent, NodeName } from "@hive/core";
-import type { NodeSummary } from "@hive/deploy";
+import type { NodeResult } from "@hive/core";
 import { colours, useColour } from "./colour.js";
 import { githubRenderer } from "./github-renderer.js";
 import type { jsonRenderer } from "./json-renderer.js";
@@ -9,7 +9,7 @@ import { plainRenderer } from "./plain-renderer.js";
 import type { ApplyArgs } from "./commands/apply-options.js";
 
 /** The last lines of a run, one per node. */
-export function summaryLine(s: NodeSummary): string {
+export function summaryLine(s: NodeResult): string {
   switch (s.outcome) {
     case "succeeded":
       return `${s.node}: succeeded${s.system ? ` (${s.system})` : ""}`;
@@ -23,7 +23,7 @@ export function summaryLine(s: NodeSummary): string {
 }
 
 /** Summary lines, with the outcome coloured where stdout takes colour. */
-export function summaryPainter(args: ApplyArgs): (s: NodeSummary) => string {
+export function summaryPainter(args: ApplyArgs): (s: NodeResult) => string {
   const c = colours(useColour(args.color, process.stdout));
   const paint = { succeeded: c.green, unchanged: c.dim, skipped: c.yellow, failed: c.red };
   return (s) => {

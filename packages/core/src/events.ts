@@ -1,8 +1,25 @@
-import type { NodeName } from "./ids.js";
+import type { NodeName, StorePath } from "./ids.js";
 import type { HiveErrorCode } from "./errors.js";
 
 export type DeployStep = "evaluate" | "build" | "connect" | "push" | "keys" | "activate" | "rollback" | "reboot";
 export type NodeOutcomeKind = "succeeded" | "unchanged" | "failed" | "skipped";
+
+/**
+ * How a node ended a run: the one shape of a node's outcome, used by the summary, the `node-done`
+ * event and the JSON summary.
+ */
+export interface NodeResult {
+  node: NodeName;
+  outcome: NodeOutcomeKind;
+  /** The step it failed or was stopped at. */
+  step?: DeployStep;
+  message?: string;
+  code?: HiveErrorCode;
+  /** What the operator can do about a failure. */
+  hint?: string;
+  /** The system it runs (or would run, for build). */
+  system?: StorePath;
+}
 
 /** What a deploy reports as it goes; renderers turn these into terminal lines or NDJSON. */
 export type DeployEvent =
@@ -12,14 +29,4 @@ export type DeployEvent =
   /** Derivations of the node's system built so far, of those it needs built, and what builds now. */
   | { type: "build-progress"; node: NodeName; done: number; total: number; building: string[] }
   | { type: "warning"; node?: NodeName; message: string }
-  | {
-      type: "node-done";
-      node: NodeName;
-      outcome: NodeOutcomeKind;
-      step?: DeployStep;
-      message?: string;
-      code?: HiveErrorCode;
-      /** What the operator can do about a failure. */
-      hint?: string;
-      system?: string;
-    };
+  | ({ type: "node-done" } & NodeResult);

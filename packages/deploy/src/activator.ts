@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { HiveError, isHiveError, type NodeName, type StorePath, type Transport } from "@hive/core";
+import { HiveError, isHiveError, type NodeName, type StorePath } from "@hive/core";
 import { ACTIVATION_RUNNER, POLL_ACTIVATION, START_ACTIVATION, STOP_ACTIVATION } from "./activation-scripts.js";
 import { ACTIVATION_DIR, LOCK_FILE, parseGeneration } from "./host-paths.js";
-import { runOn } from "./remote-command.js";
+import type { Host } from "./host.js";
 
 /** How long a stopped or restarted activation may take to restore the previous system. */
 const RESTORE_GRACE_MS = 120_000;
@@ -39,24 +39,12 @@ export interface ActivationResult {
 }
 
 export interface ActivateOptions {
-  signal?: AbortSignal;
   /** Stop and restore after this long (--activation-timeout). */
   timeoutMs: number;
   /** Give up on a host that cannot be reached for this long while it activates. */
   unreachableMs: number;
   /** One call per change of state (connection lost, back). */
   onWaiting?: (message: string) => void;
-}
-
-/** Resolves a symlink on the target (e.g. /run/current-system), or undefined if it is absent. */
-export async function readRemoteLink(
-  transport: Transport,
-  path: string,
-  options: { signal?: AbortSignal } = {},
-): Promise<string | undefined> {
-  const result = await transport.exec(["readlink", "-e", path], options);
-  const target = result.stdout.trim();
-  return result.exitCode === 0 && target !== "" ? target : undefined;
 }
 
 type Poll =
@@ -100,13 +88,9 @@ function parsePoll(stdout: string): Poll {
  * runner that vanishes (power cut, killed) or a host that reboots under it is noticed at the next
  * poll, and hive restores the previous system then.
  */
-export async function activate(
-  transport: Transport,
-  node: NodeName,
-  plan: ActivationPlan,
-  options: ActivateOptions,
-): Promise<ActivationResult> {
-  const started = await startRunner(transport, node, "activate", plan, options.signal);
+export async function activate(host: Host, plan: ActivationPlan, options: ActivateOptions): Promise<ActivationResult> {
+  const node = host.node;
+  const started = await startRunner(host, "activate", plan);
   let interruption: Interruption | undefined;
   let deadline = Date.now() + options.timeoutMs;
   let unreachableSince: number | undefined;
@@ -116,23 +100,24 @@ export async function activate(
     interruption = why;
     deadline = Date.now() + RESTORE_GRACE_MS;
     // A connection that is down now is retried by the polls; the runner is stopped once it is back.
-    await transport.exec(["sh", "-c", STOP_ACTIVATION, "hive-stop", base], { privileged: true }).catch(() => undefined);
+    await host
+      .exec(["sh", "-c", STOP_ACTIVATION, "hive-stop", base], { privileged: true, signal: null })
+      .catch(() => undefined);
   };
   for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
-    if (interruption === undefined && options.signal?.aborted) await stop("aborted");
+    if (interruption === undefined && host.signal?.aborted) await stop("aborted");
     if (Date.now() > deadline) {
       if (interruption === undefined) await stop("timeout");
       else throw lostTrack(node, base, interruption, options);
     }
     let poll: Poll;
     try {
-      poll = parsePoll(
-        (
-          await runOn(transport, node, "activate", ["sh", "-c", POLL_ACTIVATION, "hive-poll", base, boot], {
-            privileged: true,
-          })
-        ).stdout,
-      );
+      // Polls go on after an abort: the host is restoring the previous system, and hive reports it.
+      const answer = await host.run("activate", ["sh", "-c", POLL_ACTIVATION, "hive-poll", base, boot], {
+        privileged: true,
+        signal: null,
+      });
+      poll = parsePoll(answer.stdout);
       if (unreachableSince !== undefined) options.onWaiting?.("reconnected; the activation is still being followed");
       unreachableSince = undefined;
     } catch (error) {
@@ -177,7 +162,7 @@ export async function activate(
           ? "the activation's process is gone without a result (killed, or the host lost power); restoring the previous system"
           : "the host rebooted during the activation; restoring the previous system",
       );
-      const restarted = await startRunner(transport, node, "rollback", plan, undefined);
+      const restarted = await startRunner(host, "rollback", plan);
       base = restarted.base;
       boot = restarted.boot;
       deadline = Date.now() + RESTORE_GRACE_MS;
@@ -188,16 +173,12 @@ export async function activate(
 }
 
 async function startRunner(
-  transport: Transport,
-  node: NodeName,
+  host: Host,
   mode: "activate" | "rollback",
   plan: ActivationPlan,
-  signal: AbortSignal | undefined,
 ): Promise<{ base: string; boot: string }> {
   const id = randomUUID();
-  const result = await runOn(
-    transport,
-    node,
+  const result = await host.run(
     mode === "activate" ? "activate" : "rollback",
     [
       "sh",
@@ -215,7 +196,8 @@ async function startRunner(
       LOCK_FILE,
       ACTIVATION_RUNNER,
     ],
-    { privileged: true, ...(signal ? { signal } : {}) },
+    // A rollback starts even when the run is aborted: it is how an aborted activation ends.
+    { privileged: true, ...(mode === "rollback" ? { signal: null } : {}) },
   );
   const boot = /^boot=(.+)$/m.exec(result.stdout)?.[1]?.trim() ?? "";
   return { base: `${ACTIVATION_DIR}/${id}`, boot };

@@ -1,18 +1,17 @@
 import { PassThrough, Transform } from "node:stream";
 import { createGzip } from "node:zlib";
-import type { NodeName, StorePath, Transport } from "@hive/core";
-import { closureOf, exportPaths, type PathInfo } from "@hive/nix";
-import { runOn } from "./remote-command.js";
+import type { StorePath } from "@hive/core";
+import { closureOf, type PathInfo } from "@hive/nix";
+import type { Host } from "./host.js";
 import type { SharedExporter } from "./shared-export.js";
 
 export interface CopyOptions {
   gzip: boolean;
   /** Let the target fetch what it can from its own substituters first. */
   substitute: boolean;
-  signal?: AbortSignal;
   onProgress?: (bytes: number, totalBytes: number) => void;
-  /** Shares one export among hosts copying at the same time (otherwise each exports its own). */
-  exporter?: ReturnType<SharedExporter["join"]>;
+  /** Shares one export among hosts copying at the same time. */
+  exporter: ReturnType<SharedExporter["join"]>;
 }
 
 export interface CopyResult {
@@ -24,25 +23,13 @@ export interface CopyResult {
 const QUERY_CHUNK = 1000;
 
 /** The paths of `closure` the target's store lacks: one query (per thousand paths). */
-export async function missingOnTarget(
-  transport: Transport,
-  node: NodeName,
-  closure: readonly PathInfo[],
-  signal?: AbortSignal,
-): Promise<PathInfo[]> {
+export async function missingOnTarget(host: Host, closure: readonly PathInfo[]): Promise<PathInfo[]> {
   const missing = new Set<string>();
   for (let i = 0; i < closure.length; i += QUERY_CHUNK) {
     const paths = closure.slice(i, i + QUERY_CHUNK).map((p) => p.path);
-    const { stdout } = await runOn(
-      transport,
-      node,
-      "push",
-      ["nix-store", "--check-validity", "--print-invalid", ...paths],
-      {
-        privileged: true,
-        ...(signal ? { signal } : {}),
-      },
-    );
+    const { stdout } = await host.run("push", ["nix-store", "--check-validity", "--print-invalid", ...paths], {
+      privileged: true,
+    });
     for (const line of stdout.split("\n")) if (line !== "") missing.add(line);
   }
   return closure.filter((p) => missing.has(p.path));
@@ -62,31 +49,18 @@ function counter(onBytes: (n: number) => void): Transform {
  * substitute them, then streams one `nix-store --export` of the rest, dependencies first, into
  * `nix-store --import` over the connection, with backpressure end to end and no temporary files.
  */
-export async function copyClosure(
-  transport: Transport,
-  node: NodeName,
-  root: StorePath,
-  options: CopyOptions,
-): Promise<CopyResult> {
-  const signalOption = options.signal ? { signal: options.signal } : {};
-  const closure = await closureOf([root], signalOption);
-  let missing = await missingOnTarget(transport, node, closure, options.signal);
+export async function copyClosure(host: Host, root: StorePath, options: CopyOptions): Promise<CopyResult> {
+  const closure = await closureOf([root], host.signal ? { signal: host.signal } : {});
+  let missing = await missingOnTarget(host, closure);
   if (missing.length > 0 && options.substitute) {
     // Substitution failing is fine: whatever is still missing is copied.
-    await transport
-      .exec(["nix-store", "--realise", ...missing.map((p) => p.path)], { privileged: true, ...signalOption })
-      .catch(() => undefined);
-    missing = await missingOnTarget(transport, node, missing, options.signal);
+    await host.exec(["nix-store", "--realise", ...missing.map((p) => p.path)], { privileged: true }).catch(() => undefined);
+    missing = await missingOnTarget(host, missing);
   }
   const total = missing.reduce((sum, p) => sum + p.narSize, 0);
   if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
 
-  const exported = options.exporter
-    ? options.exporter.request(missing)
-    : exportPaths(
-        missing.map((p) => p.path),
-        signalOption,
-      );
+  const exported = options.exporter.request(missing);
   let sent = 0;
   const counted = exported.stream.pipe(
     counter((n) => {
@@ -96,7 +70,7 @@ export async function copyClosure(
   );
   const body = options.gzip ? counted.pipe(createGzip({ level: 1 })) : counted.pipe(new PassThrough());
   const importer = options.gzip ? ["sh", "-c", "gzip -d | nix-store --import"] : ["nix-store", "--import"];
-  const imported = runOn(transport, node, "push", importer, { privileged: true, stdin: body, ...signalOption });
+  const imported = host.run("push", importer, { privileged: true, stdin: body });
   // Whichever side fails first is the error; the other's later failure is expected, not a crash.
   imported.catch(() => undefined);
   exported.done.catch(() => undefined);

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { GOALS, type Transport } from "@hive/core";
+import { GOALS } from "@hive/core";
+import type { Host } from "./host.js";
 import { HIVE_STATE_DIR } from "./host-paths.js";
 
 /** Where hive keeps each host's deploy history: one JSON record per line, readable by root only. */
@@ -39,17 +40,13 @@ chmod 0600 "$1"
 `;
 
 /** Appends a record to a host's history. Never carries secrets: records hold paths and names only. */
-export async function appendHistory(
-  transport: Transport,
-  record: DeployRecord,
-  options: { signal?: AbortSignal } = {},
-): Promise<void> {
-  const result = await transport.exec(["sh", "-c", APPEND, "hive-history", HISTORY_FILE], {
+export async function appendHistory(host: Host, record: DeployRecord): Promise<void> {
+  // Written even when the run is aborted: the record says how the host was left.
+  await host.run("activate", ["sh", "-c", APPEND, "hive-history", HISTORY_FILE], {
     privileged: true,
     stdin: `${JSON.stringify(DeployRecordSchema.parse(record))}\n`,
-    ...options,
+    signal: null,
   });
-  if (result.exitCode !== 0) throw new Error(result.stderr.trim() || `exit ${result.exitCode ?? "?"}`);
 }
 
 /** Parses history lines, skipping any that are not hive records (a torn or foreign line). */

@@ -1,6 +1,7 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
-import { HiveError, type ExecResult, type NodeName, type Transport } from "@hive/core";
+import { HiveError, type ExecResult } from "@hive/core";
+import type { Host } from "./host.js";
 import { HOST_PROBE, parseHostState, type HostState } from "./host-state.js";
 import { HISTORY_FILE } from "./history.js";
 import { LOCK_FILE, SYSTEM_PROFILE } from "./host-paths.js";
@@ -87,12 +88,8 @@ export function describeHolder(holder: LockHolder | undefined): string {
  * Takes a host's deploy lock before anything on it changes, and reads its state in the same
  * command. Fails at once, naming the holder, when another deploy holds it (unless `force`).
  */
-export async function lockHost(
-  transport: Transport,
-  node: NodeName,
-  holder: LockHolder,
-  options: { force: boolean; signal?: AbortSignal },
-): Promise<HostLock> {
+export async function lockHost(host: Host, holder: LockHolder, options: { force: boolean }): Promise<HostLock> {
+  const node = host.node;
   const holderLine = JSON.stringify(holder);
   const stdin = new PassThrough();
   let output = "";
@@ -100,7 +97,7 @@ export async function lockHost(
   const isReady = new Promise<void>((resolve) => {
     ready = resolve;
   });
-  const keeper: Promise<ExecResult> = transport.exec(
+  const keeper: Promise<ExecResult> = host.exec(
     [
       "sh",
       "-c",
@@ -115,7 +112,6 @@ export async function lockHost(
     {
       privileged: true,
       stdin,
-      ...(options.signal ? { signal: options.signal } : {}),
       onStdout: (chunk) => {
         output += chunk.toString();
         if (output.includes("hive-lock-ready\n")) ready();
@@ -141,7 +137,7 @@ export async function lockHost(
       ended.stderr.trim().split("\n").slice(-5).join("\n") || `exit ${ended.exitCode ?? ended.signal ?? "?"}`;
     throw new HiveError(
       "HIVE_REMOTE_COMMAND_FAILED",
-      `node ${node}: connect: taking the host's deploy lock (${LOCK_FILE}) failed on ${transport.description}:\n${cause}`,
+      `node ${node}: connect: taking the host's deploy lock (${LOCK_FILE}) failed on ${host.description}:\n${cause}`,
       { hint: "hive needs sh, flock (util-linux) and a writable /nix/var/hive on the host" },
     );
   }
@@ -169,8 +165,8 @@ export async function lockHost(
       );
       if (!done) {
         // The keeper went with its connection: remove the lock over a new one, if still ours.
-        await transport
-          .exec(["sh", "-c", RELEASE, "hive-unlock", LOCK_FILE, holderLine], { privileged: true })
+        await host
+          .exec(["sh", "-c", RELEASE, "hive-unlock", LOCK_FILE, holderLine], { privileged: true, signal: null })
           .catch(() => undefined);
       }
     },

@@ -1,4 +1,5 @@
-import { HiveError, type NodeName, type Transport } from "@hive/core";
+import { HiveError } from "@hive/core";
+import type { Host } from "./host.js";
 import { parseGeneration, SYSTEM_PROFILE } from "./host-paths.js";
 import { HISTORY_FILE, parseHistory, type DeployRecord } from "./history.js";
 
@@ -46,19 +47,14 @@ export function parseHostState(stdout: string): HostState {
 }
 
 /** Reads a host's state (privileged: the history is root-only). */
-export async function probeHost(
-  transport: Transport,
-  node: NodeName,
-  options: { signal?: AbortSignal } = {},
-): Promise<HostState> {
-  const result = await transport.exec(["sh", "-c", HOST_PROBE, "hive-status", SYSTEM_PROFILE, HISTORY_FILE], {
+export async function probeHost(host: Host): Promise<HostState> {
+  const result = await host.exec(["sh", "-c", HOST_PROBE, "hive-status", SYSTEM_PROFILE, HISTORY_FILE], {
     privileged: true,
-    ...options,
   });
   if (result.exitCode !== 0)
     throw new HiveError(
       "HIVE_REMOTE_COMMAND_FAILED",
-      `node ${node}: status: reading the host's state failed on ${transport.description}:\n${result.stderr.trim()}`,
+      `node ${host.node}: status: reading the host's state failed on ${host.description}:\n${result.stderr.trim()}`,
     );
   return parseHostState(result.stdout);
 }

@@ -1,5 +1,7 @@
-export { Deployment, failedSummary, type DeployNode, type DeploymentOptions, type NodeSummary } from "./deployment.js";
-export { activate, readRemoteLink, type ActivationPlan, type ActivationResult } from "./activator.js";
+export { Deployment, failedResult, type DeploymentOptions } from "./deployment.js";
+export type { DeployNode } from "./deploy-node.js";
+export { Host, type HostExecOptions } from "./host.js";
+export { activate, type ActivationPlan, type ActivationResult } from "./activator.js";
 export { ACTIVATION_DIR, HIVE_STATE_DIR, LOCK_FILE, SYSTEM_PROFILE, parseGeneration } from "./host-paths.js";
 export { describeHolder, lockHost, LockHolderSchema, type HostLock, type LockHolder } from "./host-lock.js";
 export { ACTIVATION_RUNNER } from "./activation-scripts.js";
@@ -31,3 +33,6 @@ export {
   type SizedPath,
 } from "./closure-diff.js";
 export { closureWithSizes } from "./closure-sizes.js";
+export { FleetRun, type DryRunRow, type FleetRunOptions } from "./fleet-run.js";
+export { planChanges, type NodePlan, type PlannedNode } from "./plan.js";
+export { execOnNodes, fleetStatus, type ExecOutcome, type FanOutOptions } from "./fan-out.js";

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { HiveError, type NodeKey, type NodeName, type Transport } from "@hive/core";
-import { runOn } from "./remote-command.js";
+import { HiveError, type NodeKey, type NodeName } from "@hive/core";
+import type { Host } from "./host.js";
 
 /**
  * Writes one key: a temporary file in the destination directory gets its owner and mode first,
@@ -77,25 +77,13 @@ export async function keyContent(node: NodeName, keyName: string, key: NodeKey, 
 }
 
 /** Uploads keys to a node, each atomically, owner and mode set before any content is written. */
-export async function uploadKeys(
-  transport: Transport,
-  node: NodeName,
-  keys: readonly [string, NodeKey][],
-  sources: KeySources,
-  options: { signal?: AbortSignal } = {},
-): Promise<void> {
+export async function uploadKeys(host: Host, keys: readonly [string, NodeKey][], sources: KeySources): Promise<void> {
   for (const [name, key] of keys) {
-    const content = await keyContent(node, name, key, sources);
-    await runOn(
-      transport,
-      node,
+    const content = await keyContent(host.node, name, key, sources);
+    await host.run(
       "keys",
       ["sh", "-c", WRITE_KEY, "hive-write-key", key.destDir, key.path, key.user, key.group, key.permissions],
-      {
-        privileged: true,
-        stdin: content,
-        ...options,
-      },
+      { privileged: true, stdin: content },
     );
   }
 }

@@ -7,12 +7,12 @@ import {
   type Goal,
   type NodeName,
   type StorePath,
-  type Transport,
 } from "@hive/core";
 import { invalidPaths } from "@hive/nix";
 import { activate, type ActivationResult } from "./activator.js";
 import { SYSTEM_PROFILE } from "./host-paths.js";
 import type { HostState } from "./host-state.js";
+import type { Host } from "./host.js";
 import { copyClosure } from "./copier.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
@@ -24,9 +24,8 @@ export interface NodeDeployOptions {
   reactivate: boolean;
   forceReplaceUnknownProfiles: boolean;
   replaceUnknownProfiles: boolean;
-  signal?: AbortSignal;
   onEvent: (event: DeployEvent) => void;
-  exporter?: SharedExporter;
+  exporter: SharedExporter;
   /** Recorded in the host's deploy history at each activation. */
   origin?: DeployOrigin;
   /** Stop an activation that runs longer, and restore the previous system (--activation-timeout). */
@@ -37,8 +36,6 @@ export interface NodeDeployOptions {
 
 /** How long a host may stay unreachable while it activates before hive stops waiting for it. */
 const UNREACHABLE_MS = 60_000;
-
-export type PushedOutcome = { kind: "pushed" } | { kind: "unchanged" };
 
 /** Whether a system the host runs is one this machine's store knows (hive deployed it). */
 export async function knownHere(system: string, signal: { signal?: AbortSignal } = {}): Promise<boolean> {
@@ -52,21 +49,16 @@ export async function knownHere(system: string, signal: { signal?: AbortSignal }
 }
 
 /** Pushes a node's system to it (unless there is nothing to push). */
-export async function pushNode(
-  transport: Transport,
-  node: NodeName,
-  system: StorePath,
-  options: NodeDeployOptions,
-): Promise<void> {
+export async function pushNode(host: Host, system: StorePath, options: NodeDeployOptions): Promise<void> {
+  const node = host.node;
   options.onEvent({ type: "step", node, step: "push" });
   // Hosts pushing at the same time share one export of what they lack.
-  const exporter = options.exporter?.join();
+  const exporter = options.exporter.join();
   try {
-    const result = await copyClosure(transport, node, system, {
+    const result = await copyClosure(host, system, {
       gzip: options.gzip,
       substitute: options.substitute,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(exporter ? { exporter } : {}),
+      exporter,
       onProgress: (bytes, totalBytes) => options.onEvent({ type: "progress", node, step: "push", bytes, totalBytes }),
     });
     options.onEvent({
@@ -76,7 +68,7 @@ export async function pushNode(
       line: `${result.copied} of ${result.paths} paths copied (${result.bytes} bytes)`,
     });
   } finally {
-    exporter?.leave();
+    exporter.leave();
   }
 }
 
@@ -84,27 +76,19 @@ export async function pushNode(
  * Builds a node's system on its host from the derivations pushed there: the host's own Nix
  * builds it, substituting what it can; nothing comes back to this machine.
  */
-export async function buildOnTarget(
-  transport: Transport,
-  node: NodeName,
-  drv: StorePath,
-  options: NodeDeployOptions,
-): Promise<void> {
+export async function buildOnTarget(host: Host, drv: StorePath, options: NodeDeployOptions): Promise<void> {
+  const node = host.node;
   options.onEvent({ type: "step", node, step: "build", detail: "on the target" });
   const lines = new LineSplitter((line) => options.onEvent({ type: "log", node, step: "build", line }));
-  const result = await transport.exec(
+  const result = await host.exec(
     ["nix-store", "--realise", drv, ...(options.substitute ? [] : ["--option", "substitute", "false"])],
-    {
-      privileged: true,
-      ...(options.signal ? { signal: options.signal } : {}),
-      onStderr: (chunk) => lines.push(chunk),
-    },
+    { privileged: true, onStderr: (chunk) => lines.push(chunk) },
   );
   const tail = lines.end();
   if (result.exitCode !== 0)
     throw new HiveError(
       "HIVE_BUILD_FAILED",
-      `node ${node}: build: building ${drv} on ${transport.description} failed:\n${tail.slice(-15).join("\n")}`,
+      `node ${node}: build: building ${drv} on ${host.description} failed:\n${tail.slice(-15).join("\n")}`,
       { hint: `nix log ${drv} on the host has the whole log` },
     );
 }
@@ -134,16 +118,16 @@ export function isUnchanged(state: HostState, system: StorePath, options: NodeDe
  * restored (profile and running system both) and the node fails with what the host runs now.
  */
 export async function activateNode(
-  transport: Transport,
-  node: NodeName,
+  host: Host,
   system: StorePath,
   state: HostState,
   options: NodeDeployOptions,
 ): Promise<void> {
+  const node = host.node;
   const traits = GOAL_TRAITS[options.goal];
   if (traits.activation === null) return;
   options.onEvent({ type: "step", node, step: "activate", detail: traits.activation });
-  const signal = options.signal ? { signal: options.signal } : {};
+  const signal = host.signal ? { signal: host.signal } : {};
   if (
     traits.switchesProfile &&
     state.profile !== undefined &&
@@ -164,11 +148,9 @@ export async function activateNode(
     ? { generation: state.generation, system: state.profile }
     : { generation: undefined, system: state.current };
   const result = await activate(
-    transport,
-    node,
+    host,
     { system, action: traits.activation, setProfile: traits.switchesProfile, previous },
     {
-      ...signal,
       timeoutMs: options.activationTimeoutMs,
       unreachableMs: Math.min(options.activationTimeoutMs, UNREACHABLE_MS),
       onWaiting: (reason) => options.onEvent({ type: "warning", node, message: reason }),
@@ -178,7 +160,7 @@ export async function activateNode(
     if (line !== "") options.onEvent({ type: "log", node, step: "activate", line });
   const succeeded = result.exitCode === 0 && result.interruption === undefined;
   const outcome = succeeded ? "succeeded" : result.rollback === "ok" ? "rolled-back" : "failed";
-  await recordDeploy(transport, node, options, {
+  await recordDeploy(host, options, {
     system,
     outcome,
     ...(result.generation !== undefined && traits.switchesProfile && succeeded
@@ -259,14 +241,13 @@ function activationFailure(
 
 /** Appends the activation to the host's history; a failure to record is a warning, not a failed deploy. */
 async function recordDeploy(
-  transport: Transport,
-  node: NodeName,
+  host: Host,
   options: NodeDeployOptions,
   result: Pick<DeployRecord, "system" | "outcome" | "generation" | "previousGeneration">,
 ): Promise<void> {
   if (options.origin === undefined) return;
   try {
-    await appendHistory(transport, {
+    await appendHistory(host, {
       v: 1,
       time: new Date().toISOString(),
       ...options.origin,
@@ -276,7 +257,7 @@ async function recordDeploy(
   } catch (error) {
     options.onEvent({
       type: "warning",
-      node,
+      node: host.node,
       message: `could not record the deploy in the host's history: ${error instanceof Error ? error.message : String(error)}`,
     });
   }

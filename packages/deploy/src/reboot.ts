@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { HiveError, isHiveError, type NodeName, type StorePath, type Transport } from "@hive/core";
-import { readRemoteLink } from "./activator.js";
-import { runOn } from "./remote-command.js";
+import { HiveError, isHiveError, type StorePath } from "@hive/core";
+import type { Host } from "./host.js";
 
 const BOOT_ID = "/proc/sys/kernel/random/boot_id";
 
@@ -14,23 +13,22 @@ const REBOOT = `PATH="$1/sw/bin:/run/current-system/sw/bin:$PATH"; (sleep 1; reb
  * booted the system just deployed.
  */
 export async function rebootAndWait(
-  transport: Transport,
-  node: NodeName,
+  host: Host,
   system: StorePath,
-  options: { timeoutMs: number; signal?: AbortSignal; onWaiting?: (message: string) => void },
+  options: { timeoutMs: number; onWaiting?: (message: string) => void },
 ): Promise<void> {
-  const signal = options.signal ? { signal: options.signal } : {};
-  const before = (await runOn(transport, node, "reboot", ["cat", BOOT_ID], signal)).stdout.trim();
-  await runOn(transport, node, "reboot", ["sh", "-c", REBOOT, "hive-reboot", system], { privileged: true, ...signal });
+  const node = host.node;
+  const before = (await host.run("reboot", ["cat", BOOT_ID])).stdout.trim();
+  await host.run("reboot", ["sh", "-c", REBOOT, "hive-reboot", system], { privileged: true });
   const deadline = Date.now() + options.timeoutMs;
   let lastError = "the host still runs the same boot";
   for (let wait = 250; Date.now() < deadline; wait = Math.min(wait * 2, 2000)) {
-    options.signal?.throwIfAborted();
+    host.signal?.throwIfAborted();
     await sleep(wait);
     try {
-      const now = (await transport.exec(["cat", BOOT_ID], signal)).stdout.trim();
+      const now = (await host.exec(["cat", BOOT_ID])).stdout.trim();
       if (now !== "" && now !== before) {
-        const running = await readRemoteLink(transport, "/run/current-system", signal);
+        const running = await host.readLink("/run/current-system");
         if (running !== system) {
           throw new HiveError(
             "HIVE_ACTIVATION_FAILED",

@@ -1,18 +1,14 @@
-import PQueue from "p-queue";
 import type { Argv } from "yargs";
-import { HiveError, isHiveError, type NodeConfig, type NodeName } from "@hive/core";
+import { HiveError, type NodeName } from "@hive/core";
+import { execOnNodes, type ExecOutcome } from "@hive/deploy";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { LinePrefixer } from "../line-prefixer.js";
-import { sshTargetOf } from "../ssh-targets.js";
+import { sshTransports } from "../ssh-targets.js";
 
-type NodeResult =
-  | { node: NodeName; outcome: "exit"; code: number | null; signal: string | null }
-  | { node: NodeName; outcome: "skipped" | "failed"; reason: string };
-
-function summarize(results: readonly NodeResult[]): string {
+function summarize(results: readonly ExecOutcome[]): string {
   return results
     .map((r) => {
       if (r.outcome === "exit")
@@ -46,52 +42,39 @@ export function execCommand<T>(y: Argv<T>): Argv<T> {
         throw new HiveError("HIVE_USAGE", "--parallel takes a whole number of nodes, at least 1");
       const hive = await openHive(args);
       const selected = await hive.select(nodeFilterFrom(args));
-      const configs: NodeConfig[] = [];
-      const results: NodeResult[] = [];
-      await hive.nodeConfigs(
-        selected,
-        (o) =>
-          o.ok ? configs.push(o.value) : results.push({ node: o.node, outcome: "failed", reason: o.error.message }),
-        {
-          limits: evalLimitsFrom(args, selected.length),
-        },
-      );
-      const pool = new SshTransportPool();
       const width = Math.max(...selected.map((n) => n.length));
-      const queue = new PQueue({ concurrency: args.parallel });
-      try {
-        for (const node of configs) {
-          const target = sshTargetOf(node);
-          if (target === undefined) {
-            results.push({
-              node: node.name,
-              outcome: "skipped",
-              reason: "deployment.targetHost is null (not reachable over SSH)",
-            });
-            continue;
-          }
-          void queue.add(async () => {
-            const prefix = `${node.name.padEnd(width)} | `;
-            const out = new LinePrefixer(prefix, (t) => process.stdout.write(t));
-            const err = new LinePrefixer(prefix, (t) => process.stderr.write(t));
-            try {
-              const transport = pool.transportFor(target, node.deployment.privilegeEscalationCommand);
-              const r = await transport.exec(argv, { onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) });
-              results.push({ node: node.name, outcome: "exit", code: r.exitCode, signal: r.signal });
-            } catch (error) {
-              if (!isHiveError(error)) throw error;
-              results.push({ node: node.name, outcome: "failed", reason: error.message });
-            } finally {
-              out.flush();
-              err.flush();
-            }
-          });
+      const prefixers = new Map<NodeName, { stdout: LinePrefixer; stderr: LinePrefixer }>();
+      const prefixed = (node: NodeName) => {
+        let p = prefixers.get(node);
+        if (p === undefined) {
+          const prefix = `${node.padEnd(width)} | `;
+          p = {
+            stdout: new LinePrefixer(prefix, (t) => process.stdout.write(t)),
+            stderr: new LinePrefixer(prefix, (t) => process.stderr.write(t)),
+          };
+          prefixers.set(node, p);
         }
-        await queue.onIdle();
+        return p;
+      };
+      const pool = new SshTransportPool();
+      let results: ExecOutcome[];
+      try {
+        results = await execOnNodes({
+          hive,
+          selected,
+          evalLimits: evalLimitsFrom(args, selected.length),
+          transportFor: sshTransports(pool),
+          parallel: args.parallel,
+          argv,
+          onOutput: (node, stream, chunk) => prefixed(node)[stream].push(chunk),
+          onDone: (node) => {
+            prefixers.get(node)?.stdout.flush();
+            prefixers.get(node)?.stderr.flush();
+          },
+        });
       } finally {
         await pool.closeAll();
       }
-      results.sort((a, b) => selected.indexOf(a.node) - selected.indexOf(b.node));
       process.stderr.write(`\n${summarize(results)}\n`);
       if (results.some((r) => r.outcome === "failed" || (r.outcome === "exit" && r.code !== 0)))
         process.exitCode = EXIT.nodesFailed;

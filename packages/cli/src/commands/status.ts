@@ -1,12 +1,10 @@
 import type { Argv } from "yargs";
-import PQueue from "p-queue";
-import { isHiveError, type NodeName } from "@hive/core";
-import { assess, knownHere, probeHost, type NodeStatus } from "@hive/deploy";
+import { fleetStatus, type NodeStatus } from "@hive/deploy";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
-import { sshTargetOf } from "../ssh-targets.js";
+import { sshTransports } from "../ssh-targets.js";
 import { plainTable } from "../table.js";
 import { ago, shortPath } from "../format.js";
 
@@ -44,59 +42,18 @@ function table(rows: readonly NodeStatus[]): string {
 }
 
 /** Evaluates each node's desired system while probing every host in parallel, then judges each. */
-async function fleetStatus(args: StatusArgs): Promise<NodeStatus[]> {
+async function statusOf(args: StatusArgs): Promise<NodeStatus[]> {
   const hive = await openHive(args);
   const selected = await hive.select(nodeFilterFrom(args));
   const pool = new SshTransportPool();
-  const queue = new PQueue({ concurrency: args.parallel });
-  const statuses = new Map<NodeName, Promise<NodeStatus>>();
-  const failed = (node: NodeName, verdict: "unreachable" | "unknown", reason: string): NodeStatus => ({
-    node,
-    verdict,
-    reason,
-  });
   try {
-    await hive.evaluate(
+    return await fleetStatus({
+      hive,
       selected,
-      (o) => {
-        if (!o.ok) {
-          statuses.set(o.node, Promise.resolve(failed(o.node, "unknown", o.error.message)));
-          return;
-        }
-        const target = sshTargetOf(o.value);
-        if (target === undefined) {
-          statuses.set(o.node, Promise.resolve(failed(o.node, "unknown", "deployment.targetHost is null")));
-          return;
-        }
-        const transport = pool.transportFor(target, o.value.deployment.privilegeEscalationCommand);
-        const want = o.value.outPath;
-        statuses.set(
-          o.node,
-          queue
-            .add(async () => probeHost(transport, o.node))
-            .then(
-              async (state) => {
-                // Only a profile that is not the desired one, and not in the host's history, needs
-                // a look in this machine's store (as apply's unknown-profile check does).
-                const installed = state.profile ?? state.current;
-                const check =
-                  installed !== undefined && installed !== want && !state.history.some((r) => r.system === installed);
-                const known = !check || (await knownHere(installed));
-                return assess(o.node, want, state, known);
-              },
-              (error: unknown) => {
-                if (!isHiveError(error)) throw error;
-                const verdict = error.code.startsWith("HIVE_SSH_") ? "unreachable" : "unknown";
-                return failed(o.node, verdict, error.message);
-              },
-            ),
-        );
-      },
-      { limits: evalLimitsFrom(args, selected.length) },
-    );
-    return await Promise.all(
-      selected.map((n) => statuses.get(n) ?? Promise.resolve(failed(n, "unknown", "not evaluated"))),
-    );
+      evalLimits: evalLimitsFrom(args, selected.length),
+      transportFor: sshTransports(pool),
+      parallel: args.parallel,
+    });
   } finally {
     await pool.closeAll();
   }
@@ -119,7 +76,7 @@ export function statusCommand<T>(y: Argv<T>): Argv<T> {
         .example("$0 status --on @web --json", "web nodes, as JSON for scripts")
         .example("$0 status --check", "fail a CI job when the fleet has drifted from the hive"),
     action(async (args) => {
-      const rows = await fleetStatus(args);
+      const rows = await statusOf(args);
       process.stdout.write(args.json ? `${JSON.stringify(rows.map(jsonStatus), null, 2)}\n` : `${table(rows)}\n`);
       const assessed = rows.every((r) => r.verdict !== "unreachable" && r.verdict !== "unknown");
       if (!assessed || (args.check && rows.some((r) => r.verdict !== "up-to-date")))

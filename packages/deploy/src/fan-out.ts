@@ -1,0 +1,120 @@
+import PQueue from "p-queue";
+import { isHiveError, type NodeConfig, type NodeName, type Transport } from "@hive/core";
+import type { EvalLimits, Hive } from "@hive/eval";
+import { assess, type NodeStatus } from "./drift.js";
+import { Host } from "./host.js";
+import { probeHost } from "./host-state.js";
+import { knownHere } from "./node-deploy.js";
+
+/** What every command that fans out over hosts needs: the hive, the nodes, and how to reach them. */
+export interface FanOutOptions {
+  hive: Hive;
+  selected: readonly NodeName[];
+  evalLimits: EvalLimits;
+  transportFor: (node: NodeConfig) => Transport | undefined;
+  /** Hosts at once. */
+  parallel: number;
+  signal?: AbortSignal;
+}
+
+export type ExecOutcome =
+  | { node: NodeName; outcome: "exit"; code: number | null; signal: string | null }
+  | { node: NodeName; outcome: "skipped" | "failed"; reason: string };
+
+function inOrder<T extends { node: NodeName }>(selected: readonly NodeName[], rows: T[]): T[] {
+  const order = new Map(selected.map((n, i) => [n, i]));
+  return rows.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
+}
+
+/** Runs a command on every selected node, `parallel` at a time; output goes to `onOutput` as it comes. */
+export async function execOnNodes(
+  options: FanOutOptions & {
+    argv: readonly string[];
+    onOutput: (node: NodeName, stream: "stdout" | "stderr", chunk: Buffer) => void;
+    /** A node's output is complete (flush what is buffered for it). */
+    onDone?: (node: NodeName) => void;
+  },
+): Promise<ExecOutcome[]> {
+  const results: ExecOutcome[] = [];
+  const queue = new PQueue({ concurrency: options.parallel });
+  const signal = options.signal ? { signal: options.signal } : {};
+  await options.hive.nodeConfigs(
+    options.selected,
+    (o) => {
+      if (!o.ok) return results.push({ node: o.node, outcome: "failed", reason: o.error.message });
+      const transport = options.transportFor(o.value);
+      if (transport === undefined)
+        return results.push({
+          node: o.node,
+          outcome: "skipped",
+          reason: "deployment.targetHost is null (not reachable over SSH)",
+        });
+      void queue.add(async () => {
+        try {
+          const r = await new Host(transport, o.node, options.signal).exec(options.argv, {
+            onStdout: (c) => options.onOutput(o.node, "stdout", c),
+            onStderr: (c) => options.onOutput(o.node, "stderr", c),
+          });
+          results.push({ node: o.node, outcome: "exit", code: r.exitCode, signal: r.signal });
+        } catch (error) {
+          results.push({
+            node: o.node,
+            outcome: "failed",
+            reason: isHiveError(error) ? error.message : `internal error: ${String(error)}`,
+          });
+        } finally {
+          options.onDone?.(o.node);
+        }
+      });
+      return undefined;
+    },
+    { limits: options.evalLimits, ...signal },
+  );
+  await queue.onIdle();
+  return inOrder(options.selected, results);
+}
+
+/**
+ * Every selected node's verdict: its desired system is evaluated while its host is probed (one
+ * command, `parallel` hosts at a time), then the two are judged together.
+ */
+export async function fleetStatus(options: FanOutOptions): Promise<NodeStatus[]> {
+  const queue = new PQueue({ concurrency: options.parallel });
+  const statuses = new Map<NodeName, Promise<NodeStatus>>();
+  const failed = (node: NodeName, verdict: "unreachable" | "unknown", reason: string): NodeStatus => ({
+    node,
+    verdict,
+    reason,
+  });
+  await options.hive.evaluate(
+    options.selected,
+    (o) => {
+      if (!o.ok) return statuses.set(o.node, Promise.resolve(failed(o.node, "unknown", o.error.message)));
+      const transport = options.transportFor(o.value);
+      if (transport === undefined)
+        return statuses.set(o.node, Promise.resolve(failed(o.node, "unknown", "deployment.targetHost is null")));
+      const want = o.value.outPath;
+      const host = new Host(transport, o.node, options.signal);
+      const status = queue.add(() => probeHost(host)).then(
+        async (state) => {
+          // Only a profile that is not the desired one, and not in the host's history, needs a
+          // look in this machine's store (as apply's unknown-profile check does).
+          const installed = state.profile ?? state.current;
+          const check =
+            installed !== undefined && installed !== want && !state.history.some((r) => r.system === installed);
+          const known = !check || (await knownHere(installed));
+          return assess(o.node, want, state, known);
+        },
+        (error: unknown) => {
+          if (!isHiveError(error)) throw error;
+          return failed(o.node, error.code.startsWith("HIVE_SSH_") ? "unreachable" : "unknown", error.message);
+        },
+      );
+      return statuses.set(o.node, status);
+    },
+    { limits: options.evalLimits, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  return Promise.all(
+    options.selected.map((n) => statuses.get(n) ?? Promise.resolve(failed(n, "unknown", "not evaluated"))),
+  );
+}

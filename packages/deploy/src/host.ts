@@ -1,0 +1,58 @@
+import {
+  HiveError,
+  type DeployStep,
+  type ExecOptions,
+  type ExecResult,
+  type NodeName,
+  type Transport,
+} from "@hive/core";
+
+/** A step's command options; the host's own signal applies unless the step says otherwise. */
+export type HostExecOptions = Omit<ExecOptions, "signal"> & {
+  /** `null`: a command that must run even when the run is aborted (stopping an activation). */
+  signal?: AbortSignal | null;
+};
+
+/**
+ * A node's host as the pipeline sees it: its transport, its name and the run's signal, with the
+ * verbs every remote step uses and one policy for exit codes and errors: `run` fails with a
+ * HiveError naming the node, the step and the cause; `exec` returns the result as it is.
+ */
+export class Host {
+  constructor(
+    readonly transport: Transport,
+    readonly node: NodeName,
+    readonly signal?: AbortSignal,
+  ) {}
+
+  get description(): string {
+    return this.transport.description;
+  }
+
+  exec(argv: readonly string[], options: HostExecOptions = {}): Promise<ExecResult> {
+    const { signal, ...rest } = options;
+    const effective = signal === null ? undefined : (signal ?? this.signal);
+    return this.transport.exec(argv, { ...rest, ...(effective ? { signal: effective } : {}) });
+  }
+
+  /** Runs a command; a non-zero exit is an error naming the node, the step and the command's last output. */
+  async run(step: DeployStep, argv: readonly string[], options: HostExecOptions = {}): Promise<ExecResult> {
+    const result = await this.exec(argv, options);
+    if (result.exitCode !== 0) {
+      const cause =
+        result.stderr.trim().split("\n").slice(-12).join("\n") || `exit ${result.exitCode ?? result.signal ?? "?"}`;
+      throw new HiveError(
+        "HIVE_REMOTE_COMMAND_FAILED",
+        `node ${this.node}: ${step}: ${argv[0] ?? "command"} failed on ${this.description}:\n${cause}`,
+      );
+    }
+    return result;
+  }
+
+  /** Where a symlink leads (every link followed), or undefined if it or its target is absent. */
+  async readLink(path: string): Promise<string | undefined> {
+    const result = await this.exec(["readlink", "-e", path]);
+    const target = result.stdout.trim();
+    return result.exitCode === 0 && target !== "" ? target : undefined;
+  }
+}
