@@ -1,8 +1,7 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
 import { HiveError, LineSplitter, parseStorePath, type DrvPath, type NodeName, type StorePath } from "@hive/core";
-import { nixEnvironment, realiseDerivation } from "@hive/nix";
+import { addGcRoot, invalidPaths, realiseDerivation, streamNix } from "@hive/nix";
 import { closureToBuild, planBuild, type DrvInfo } from "./derivations.js";
 import { formatMachines, type Machine } from "./machines.js";
 import { parseNixLogLine } from "./nix-log.js";
@@ -29,6 +28,10 @@ export interface SchedulerOptions {
   nixArgs?: readonly string[];
   /** Each node's build log goes to `<logDir>/<node>.log`. */
   logDir?: string;
+  /** Keep each node's system as a GC root `<dir>/node-<name>` (--keep-result). */
+  gcRootDir?: string;
+  /** Added to Nix's environment: NIX_SSHOPTS, so the build hook reaches builders as hive's SSH would. */
+  env?: Record<string, string>;
   signal?: AbortSignal;
   onProgress?: (progress: BuildProgress) => void;
   onLog?: (node: NodeName, line: string) => void;
@@ -78,8 +81,15 @@ export class BuildScheduler {
 
   constructor(private readonly options: SchedulerOptions) {}
 
-  /** Builds (or fetches) a node's system; resolves with its output path. */
-  build(node: NodeName, drv: DrvPath): Promise<StorePath> {
+  /** Builds (or fetches) a node's system; resolves with its output path (kept as a GC root if asked). */
+  async build(node: NodeName, drv: DrvPath): Promise<StorePath> {
+    const system = await this.scheduled(node, drv);
+    if (this.options.gcRootDir !== undefined)
+      await addGcRoot(system, join(this.options.gcRootDir, `node-${node}`), this.signal);
+    return system;
+  }
+
+  private scheduled(node: NodeName, drv: DrvPath): Promise<StorePath> {
     return new Promise((resolve, reject) => {
       this.pending.push({ node, drv, resolve, reject });
       this.timer ??= setTimeout(() => {
@@ -245,15 +255,6 @@ export class BuildScheduler {
       ...(this.options.nixArgs ?? []),
       ...(roots.length > 0 ? roots : jobs.map((j) => j.info.path)),
     ];
-    const child = execa("nix-store", args, {
-      env: { ...nixEnvironment(), ...sshOptionsForNix() },
-      extendEnv: false,
-      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
-      detached: true,
-      reject: false,
-      stdin: "ignore",
-      ...(this.options.signal ? { cancelSignal: this.options.signal } : {}),
-    });
     const onLine = (line: string) => {
       const event = parseNixLogLine(line);
       if (event === undefined) return;
@@ -294,8 +295,11 @@ export class BuildScheduler {
       }
     };
     const lines = new LineSplitter(onLine, 0);
-    child.stderr.on("data", (chunk: Buffer) => lines.push(chunk));
-    await child;
+    await streamNix("nix-store", args, {
+      env: this.options.env ?? {},
+      ...this.signal,
+      onStderr: (chunk) => lines.push(chunk),
+    });
     lines.end();
     clearInterval(poll);
     if (checking !== undefined) clearTimeout(checking);
@@ -310,17 +314,9 @@ export class BuildScheduler {
     }
   }
 
-  private async invalidOutputs(jobs: readonly Job[]): Promise<Set<string>> {
-    const outputs = jobs.flatMap((j) => j.info.outputs);
-    if (outputs.length === 0) return new Set();
-    const result = await execa("nix-store", ["--check-validity", "--print-invalid", ...outputs], {
-      env: nixEnvironment(),
-      extendEnv: false,
-      // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
-      detached: true,
-      reject: false,
-    });
-    return new Set(result.stdout.split("\n").filter((l) => l !== ""));
+  /** Outputs not (yet) in the store; a check that fails is an error, never "all built". */
+  private invalidOutputs(jobs: readonly Job[]): Promise<Set<string>> {
+    return invalidPaths(jobs.flatMap((j) => j.info.outputs.map(parseStorePath)));
   }
 
   private log(job: Job, text: string): void {
@@ -365,7 +361,7 @@ export class BuildScheduler {
         ...(this.options.substitute ? [] : ["--option", "substitute", "false"]),
         ...(this.options.nixArgs ?? []),
       ],
-      env: sshOptionsForNix(),
+      env: this.options.env ?? {},
       ...this.signal,
     });
     if (out === undefined) throw new HiveError("HIVE_BUILD_FAILED", `node ${node}: ${drv} has no output`);
@@ -375,11 +371,4 @@ export class BuildScheduler {
 
 function failureMessage(job: Job): string {
   return `building ${job.info.path}${job.where ? ` on ${job.where}` : ""} failed:\n${job.log.slice(-15).join("\n")}`;
-}
-
-/** Nix's build hook reaches builders with OpenSSH: through hive's SSH_CONFIG_FILE when one is set. */
-function sshOptionsForNix(): Record<string, string> {
-  if (process.env.NIX_SSHOPTS !== undefined) return { NIX_SSHOPTS: process.env.NIX_SSHOPTS };
-  const config = process.env.SSH_CONFIG_FILE;
-  return config ? { NIX_SSHOPTS: `-F ${config}` } : {};
 }

@@ -49,7 +49,15 @@ export function schedulerOptions(args: BuildArgs, capabilities: BuildCapabilitie
     substitute: args.substitute,
     nixArgs: nixOptionArgs(nixOptionsFrom(args)).filter((a) => a !== "--show-trace"),
     logDir: buildLogDir(run),
+    env: sshOptionsForNix(),
   };
+}
+
+/** Nix's build hook reaches builders with OpenSSH: through hive's SSH_CONFIG_FILE when one is set. */
+function sshOptionsForNix(): Record<string, string> {
+  if (process.env.NIX_SSHOPTS !== undefined) return { NIX_SSHOPTS: process.env.NIX_SSHOPTS };
+  const config = process.env.SSH_CONFIG_FILE;
+  return config ? { NIX_SSHOPTS: `-F ${config}` } : {};
 }
 
 /** `--dry-run`: per node, where it would be built and how much that takes. */

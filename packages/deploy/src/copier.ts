@@ -54,7 +54,9 @@ export async function copyClosure(host: Host, root: StorePath, options: CopyOpti
   let missing = await missingOnTarget(host, closure);
   if (missing.length > 0 && options.substitute) {
     // Substitution failing is fine: whatever is still missing is copied.
-    await host.exec(["nix-store", "--realise", ...missing.map((p) => p.path)], { privileged: true }).catch(() => undefined);
+    await host
+      .exec(["nix-store", "--realise", ...missing.map((p) => p.path)], { privileged: true })
+      .catch(() => undefined);
     missing = await missingOnTarget(host, missing);
   }
   const total = missing.reduce((sum, p) => sum + p.narSize, 0);

@@ -95,21 +95,23 @@ export async function fleetStatus(options: FanOutOptions): Promise<NodeStatus[]>
         return statuses.set(o.node, Promise.resolve(failed(o.node, "unknown", "deployment.targetHost is null")));
       const want = o.value.outPath;
       const host = new Host(transport, o.node, options.signal);
-      const status = queue.add(() => probeHost(host)).then(
-        async (state) => {
-          // Only a profile that is not the desired one, and not in the host's history, needs a
-          // look in this machine's store (as apply's unknown-profile check does).
-          const installed = state.profile ?? state.current;
-          const check =
-            installed !== undefined && installed !== want && !state.history.some((r) => r.system === installed);
-          const known = !check || (await knownHere(installed));
-          return assess(o.node, want, state, known);
-        },
-        (error: unknown) => {
-          if (!isHiveError(error)) throw error;
-          return failed(o.node, error.code.startsWith("HIVE_SSH_") ? "unreachable" : "unknown", error.message);
-        },
-      );
+      const status = queue
+        .add(() => probeHost(host))
+        .then(
+          async (state) => {
+            // Only a profile that is not the desired one, and not in the host's history, needs a
+            // look in this machine's store (as apply's unknown-profile check does).
+            const installed = state.profile ?? state.current;
+            const check =
+              installed !== undefined && installed !== want && !state.history.some((r) => r.system === installed);
+            const known = !check || (await knownHere(installed));
+            return assess(o.node, want, state, known);
+          },
+          (error: unknown) => {
+            if (!isHiveError(error)) throw error;
+            return failed(o.node, error.code.startsWith("HIVE_SSH_") ? "unreachable" : "unknown", error.message);
+          },
+        );
       return statuses.set(o.node, status);
     },
     { limits: options.evalLimits, ...(options.signal ? { signal: options.signal } : {}) },

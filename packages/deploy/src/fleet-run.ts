@@ -1,5 +1,4 @@
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import PQueue from "p-queue";
 import {
   BuildScheduler,
@@ -18,18 +17,18 @@ import {
   type Goal,
   type NodeName,
   type NodeResult,
-  type StorePath,
 } from "@hive/core";
 import type { EvalLimits, EvaluatedNode, Hive } from "@hive/eval";
-import { addGcRoot } from "@hive/nix";
 import { Deployment, type DeploymentOptions } from "./deployment.js";
 import type { DeployNode } from "./deploy-node.js";
 import { planChanges, type NodePlan } from "./plan.js";
 
 type Sink = (event: DeployEvent) => void;
 
-export interface FleetRunOptions
-  extends Omit<DeploymentOptions, "goal" | "build" | "keySources" | "onEvent" | "signal"> {
+export interface FleetRunOptions extends Omit<
+  DeploymentOptions,
+  "goal" | "build" | "keySources" | "onEvent" | "signal"
+> {
   hive: Hive;
   selected: readonly NodeName[];
   evalLimits: EvalLimits;
@@ -39,8 +38,6 @@ export interface FleetRunOptions
     capabilities: BuildCapabilities;
     /** --build-on-target / --no-build-on-target; undefined: each node's deployment.buildOnTarget. */
     onTarget: boolean | undefined;
-    /** Keep each node's system as a GC root `<dir>/node-<name>` (--keep-result). */
-    gcRootDir?: string;
   };
   /** Aborted at the first interruption: evaluation and builds stop, nothing new starts. */
   starting: AbortSignal;
@@ -222,19 +219,12 @@ export class FleetRun {
     );
   }
 
-  private async buildOne(node: NodeName, drv: Parameters<BuildScheduler["build"]>[1]): Promise<StorePath> {
-    const system = await this.scheduler.build(node, drv);
-    const dir = this.options.build.gcRootDir;
-    if (dir !== undefined) await addGcRoot(system, join(dir, `node-${node}`), { signal: this.options.starting });
-    return system;
-  }
-
   private async stage(goal: Goal, sink: Sink, feed: (d: Deployment) => Promise<void> | void): Promise<NodeResult[]> {
     this.sink = sink;
     const deployment = new Deployment({
       ...this.options,
       goal,
-      build: (node, drv) => this.buildOne(node, drv),
+      build: (node, drv) => this.scheduler.build(node, drv),
       keySources: { text: (node, key) => this.keyText(node, key) },
       signal: this.options.aborting,
       onEvent: sink,

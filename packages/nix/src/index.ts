@@ -5,6 +5,7 @@ export {
   nixOptionArgs,
   runNix,
   runNixInteractive,
+  streamNix,
   type NixOptions,
   type NixRun,
 } from "./nix-command.js";

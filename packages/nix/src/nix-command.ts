@@ -90,6 +90,31 @@ export async function runNix(
   }
 }
 
+/**
+ * Runs a Nix program whose progress is read as it comes (stderr, e.g. `--log-format
+ * internal-json`); resolves with its exit code whatever it is (undefined when it could not start or
+ * was stopped by the signal).
+ */
+export async function streamNix(
+  program: string,
+  args: readonly string[],
+  options: { signal?: AbortSignal; env?: Record<string, string>; onStderr: (chunk: Buffer) => void },
+): Promise<{ exitCode: number | undefined; canceled: boolean }> {
+  const child = execa(program, args, {
+    env: { ...nixEnvironment(), ...options.env },
+    extendEnv: false,
+    // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+    detached: true,
+    reject: false,
+    stdin: "ignore",
+    forceKillAfterDelay: 1000,
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+  });
+  child.stderr.on("data", options.onStderr);
+  const result = await child;
+  return { exitCode: result.exitCode, canceled: result.isCanceled };
+}
+
 /** Runs a Nix program attached to this terminal (for `hive repl`); resolves with its exit code. */
 export async function runNixInteractive(program: string, args: readonly string[]): Promise<number> {
   const result = await execa(program, args, {

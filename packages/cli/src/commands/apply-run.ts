@@ -93,10 +93,12 @@ async function applyWith(
     evalLimits: evalLimitsFrom(args, selected.length),
     transportFor: localTransport === undefined ? sshTransports(pool) : () => localTransport,
     build: {
-      scheduler: schedulerOptions(args, capabilities, runId),
+      scheduler: {
+        ...schedulerOptions(args, capabilities, runId),
+        ...(args["keep-result"] ? { gcRootDir: join(hiveDirectory(hive), ".gcroots") } : {}),
+      },
       capabilities,
       onTarget: args["build-on-target"],
-      ...(args["keep-result"] ? { gcRootDir: join(hiveDirectory(hive), ".gcroots") } : {}),
     },
     origin: await deployOrigin(hive, runId),
     noKeys: !args.keys,
