@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseNodeName, parseDrvPath } from "../../packages/core/dist/index.js";
-import { copyClosure } from "../../packages/deploy/dist/index.js";
+import { copyClosure, Host, SharedExporter } from "../../packages/deploy/dist/index.js";
 import { deployToFleet } from "./fleet-deployment.mjs";
 import { SshTransportPool } from "../../packages/ssh/dist/index.js";
 import { Testbed, miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
@@ -60,7 +60,9 @@ export async function applyBench({ rounds = 3 } = {}) {
         await timed(async () => {
           const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
           const transport = pool.transportFor({ host: "h1", port: null, user: null, sshOptions: [], node: "h1" }, []);
-          await copyClosure(transport, parseNodeName("h1"), system.out, { gzip: false, substitute: false });
+          const host = new Host(transport, parseNodeName("h1"));
+          const exporter = new SharedExporter().join();
+          await copyClosure(host, system.out, { gzip: false, substitute: false, exporter });
           await pool.closeAll();
         }),
       );

@@ -41,6 +41,7 @@ export async function deployToFleet(fleet, names, drv, { parallel = 10, gzip = f
     forceReplaceUnknownProfiles: false,
     activationTimeoutMs: 600_000,
     breakLock: false,
+    confirmTimeoutMs: 30_000,
     noKeys: true,
     keySources: { text: () => Promise.reject(new Error("no keys")) },
     transportFor: (node) =>

@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { parseNodeName, parseStorePath } from "../../packages/core/dist/index.js";
-import { copyClosure } from "../../packages/deploy/dist/index.js";
+import { copyClosure, Host, SharedExporter } from "../../packages/deploy/dist/index.js";
 import { SshTransportPool } from "../../packages/ssh/dist/index.js";
 import { Testbed, miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
 import { median } from "./measure.mjs";
@@ -21,7 +21,8 @@ export async function wanBench({ rounds = 3 } = {}) {
   const hive = async (gzip) => {
     const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
     const transport = pool.transportFor({ host: "h1-link", port: null, user: null, sshOptions: [], node: "h1" }, []);
-    await copyClosure(transport, parseNodeName("h1"), system, { gzip, substitute: false });
+    const exporter = new SharedExporter().join();
+    await copyClosure(new Host(transport, parseNodeName("h1")), system, { gzip, substitute: false, exporter });
     await pool.closeAll();
   };
   const timed = async (work) => {

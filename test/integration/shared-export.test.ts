@@ -103,6 +103,7 @@ describe("a deploy to several hosts at once", () => {
       forceReplaceUnknownProfiles: false,
       activationTimeoutMs: 600_000,
       breakLock: false,
+      confirmTimeoutMs: 30_000,
       noKeys: true,
       keySources: { text: () => Promise.reject(new Error("no keys")) },
       transportFor: (node) =>

@@ -1,4 +1,5 @@
 import type { DeployEvent, NodeName } from "@hive/core";
+import { rolloutLine } from "./rollout-text.js";
 
 /** GitHub's workflow commands take %, CR and LF escaped in their values. */
 function escapeData(text: string): string {
@@ -35,6 +36,13 @@ export function githubRenderer(write: (line: string) => void): (event: DeployEve
         write(
           `::warning title=${escapeProperty(`hive${event.node ? `: ${event.node}` : ""}`)}::${escapeData(event.message)}`,
         );
+        return;
+      case "wave-start":
+      case "wave-done":
+        write(`::notice title=hive rollout::${escapeData(rolloutLine(event) ?? "")}`);
+        return;
+      case "halt":
+        write(`::error title=hive rollout halted::${escapeData(rolloutLine(event) ?? "")}`);
         return;
       case "node-done": {
         write(`::group::${event.node}: ${event.outcome}`);

@@ -35,10 +35,12 @@ export function jsonRenderer(
   return {
     runId,
     onEvent: (event) => {
-      if (event.node !== undefined && !started.has(event.node)) started.set(event.node, Date.now());
+      const node = "node" in event ? event.node : undefined;
+      if (node !== undefined && !started.has(node)) started.set(node, Date.now());
       const durationMs = event.type === "node-done" ? Date.now() - (started.get(event.node) ?? Date.now()) : undefined;
       const record = { ...event, ...(durationMs !== undefined ? { durationMs } : {}) };
       if (event.type === "warning") logger.warn(record);
+      else if (event.type === "halt") logger.error(record);
       else if (event.type === "node-done" && event.outcome === "failed") logger.error(record);
       else logger.info(record);
     },

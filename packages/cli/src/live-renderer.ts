@@ -1,3 +1,4 @@
+import { rolloutLine } from "./rollout-text.js";
 import type { DeployEvent, NodeName } from "@hive/core";
 import { colours, type Colours } from "./colour.js";
 import { bytes } from "./format.js";
@@ -65,6 +66,8 @@ export class LiveRenderer {
   readonly onEvent = (event: DeployEvent): void => {
     const row = this.state.apply(event, Date.now());
     if (event.type === "warning") this.above([`${event.node ?? "hive"}: warning: ${event.message}`], this.c.yellow);
+    const rollout = rolloutLine(event);
+    if (rollout !== undefined) this.above([`hive: ${rollout}`], event.type === "halt" ? this.c.red : this.c.dim);
     if (event.type === "node-done" && event.outcome === "failed" && row) this.above(this.failure(row, event.message));
     this.schedule();
   };

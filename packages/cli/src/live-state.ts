@@ -53,7 +53,7 @@ export class LiveState {
 
   /** Applies an event; returns the row it changed, if any. */
   apply(event: DeployEvent, now: number): NodeRow | undefined {
-    if (event.node === undefined) return undefined;
+    if (!("node" in event)) return undefined;
     const row = this.row(event.node);
     row.startedAt ??= now;
     switch (event.type) {

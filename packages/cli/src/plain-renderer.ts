@@ -1,4 +1,5 @@
 import type { DeployEvent } from "@hive/core";
+import { rolloutLine } from "./rollout-text.js";
 
 /** Renders deploy events as plain lines prefixed by node (for logs, CI and non-terminals). */
 export function plainRenderer(
@@ -40,6 +41,11 @@ export function plainRenderer(
         write(
           `${event.node} | ${event.outcome}${event.step && event.outcome !== "succeeded" ? ` at ${event.step}` : ""}`,
         );
+        return;
+      case "wave-start":
+      case "wave-done":
+      case "halt":
+        write(`hive | ${rolloutLine(event) ?? ""}`);
         return;
     }
   };

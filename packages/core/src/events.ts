@@ -29,4 +29,9 @@ export type DeployEvent =
   /** Derivations of the node's system built so far, of those it needs built, and what builds now. */
   | { type: "build-progress"; node: NodeName; done: number; total: number; building: string[] }
   | { type: "warning"; node?: NodeName; message: string }
+  /** A staged rollout opens its next wave (canaries are wave 1 when there are any). */
+  | { type: "wave-start"; wave: number; of: number; nodes: NodeName[] }
+  | { type: "wave-done"; wave: number; failed: NodeName[] }
+  /** The failure budget is spent: no new activation starts. */
+  | { type: "halt"; reason: string }
   | ({ type: "node-done" } & NodeResult);

@@ -49,6 +49,8 @@ const deploymentSchema = z.object({
   replaceUnknownProfiles: z.boolean(),
   privilegeEscalationCommand: z.array(z.string()),
   sshOptions: z.array(z.string()),
+  // hive extension: keep a switch only if hive can confirm it over a new connection (default on).
+  magicRollback: z.boolean().optional(),
 });
 
 export type NodeKey = z.infer<typeof keySchema>;

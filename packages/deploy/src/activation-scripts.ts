@@ -5,10 +5,17 @@
  * process of its own session) and needs nothing from PATH or the environment: a systemd unit gets
  * only systemd's own PATH. It uses shell builtins and the absolute paths it is given, nothing else.
  *
- * Status line (one write): `hive-activation rc=N rollback=none|ok|unavailable|failed:N stopped=0|1 end`.
+ * Magic rollback: with a confirmation window (seconds, 0 for none), a successful activation is
+ * kept only if hive confirms it (creates `$base.confirm`) over a new SSH connection within the
+ * window; otherwise the runner restores the previous system itself. It marks `$base.activated`
+ * when it starts waiting.
+ *
+ * Status line (one write):
+ * `hive-activation rc=N rollback=none|ok|unavailable|failed:N stopped=0|1 unconfirmed=0|1 end`.
  */
 export const ACTIVATION_RUNNER = `
 mode="$1"; base="$2"; system="$3"; action="$4"; setProfile="$5"; prevGen="$6"; prevSystem="$7"; nixenv="$8"
+confirm="$9"; sleep="\${10}"
 profile=/nix/var/nix/profiles/system
 echo "$$" > "$base.pid"
 exec >> "$base.log" 2>&1 < /dev/null
@@ -49,6 +56,7 @@ restore() {
 }
 rc=0
 rollback=none
+unconfirmed=0
 if [ "$mode" = rollback ]; then
   rc=-
   restore
@@ -63,9 +71,22 @@ else
   elif [ "$rc" = 0 ]; then
     rc=143
   fi
-  if [ "$rc" != 0 ]; then restore; fi
+  if [ "$rc" = 0 ] && [ "$confirm" != 0 ]; then
+    printf 'activated\\n' > "$base.activated"
+    # In tenths of a second: a confirmation that arrives ends the wait at once.
+    waited=0
+    while [ ! -e "$base.confirm" ] && [ "$waited" -lt "$((confirm * 10))" ] && [ "$stopped" = 0 ]; do
+      run "$sleep" 0.1
+      waited=$((waited + 1))
+    done
+    if [ "$stopped" = 0 ] && [ ! -e "$base.confirm" ]; then
+      echo "hive: not confirmed within $confirm s: the deployer could not get back in; restoring"
+      unconfirmed=1
+    fi
+  fi
+  if [ "$rc" != 0 ] || [ "$unconfirmed" = 1 ] || [ "$stopped" = 1 ]; then restore; fi
 fi
-printf 'hive-activation rc=%s rollback=%s stopped=%s end\\n' "$rc" "$rollback" "$stopped" > "$base.status"
+printf 'hive-activation rc=%s rollback=%s stopped=%s unconfirmed=%s end\\n' "$rc" "$rollback" "$stopped" "$unconfirmed" > "$base.status"
 `;
 
 /**
@@ -77,21 +98,22 @@ printf 'hive-activation rc=%s rollback=%s stopped=%s end\\n' "$rc" "$rollback" "
  */
 export const START_ACTIVATION = `
 set -eu
-dir="$1"; id="$2"; mode="$3"; system="$4"; action="$5"; setProfile="$6"; prevGen="$7"; prevSystem="$8"; lock="$9"; runner="\${10}"
+dir="$1"; id="$2"; mode="$3"; system="$4"; action="$5"; setProfile="$6"; prevGen="$7"; prevSystem="$8"; lock="$9"; runner="\${10}"; confirm="\${11}"
 umask 077
 mkdir -p "$dir"
 base="$dir/$id"
 printf '%s' "$runner" > "$base.sh"
 nixenv=$(command -v nix-env) || { echo "nix-env is not on PATH" >&2; exit 1; }
+sleepbin=$(command -v sleep) || { echo "sleep is not on PATH" >&2; exit 1; }
 boot=$(cat /proc/sys/kernel/random/boot_id)
 if command -v systemd-run > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
   locale="\${LOCALE_ARCHIVE:-/run/current-system/sw/lib/locale/locale-archive}"
   if [ -e "$locale" ]; then set -- "--setenv=LOCALE_ARCHIVE=$locale"; else set --; fi
   systemd-run --quiet --collect --no-ask-password --unit "hive-activate-$id" \\
     --setenv=NIXOS_INSTALL_BOOTLOADER= "$@" \\
-    /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv"
+    /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv" "$confirm" "$sleepbin"
 else
-  setsid /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv" \\
+  setsid /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv" "$confirm" "$sleepbin" \\
     < /dev/null > /dev/null 2>&1 &
 fi
 i=0
@@ -125,12 +147,17 @@ if [ -s "$base.status" ]; then
   rm -f "$base.sh" "$base.pid"
 elif [ "$(cat /proc/sys/kernel/random/boot_id)" != "$boot" ]; then
   echo "state=rebooted"
+elif [ "$alive" = 1 ] && [ -e "$base.activated" ]; then
+  echo "state=activated"
 elif [ "$alive" = 1 ]; then
   echo "state=running"
 else
   echo "state=gone"
 fi
 `;
+
+/** Confirms an activation (magic rollback): run over a connection made after it. */
+export const CONFIRM_ACTIVATION = `touch "$1.confirm"`;
 
 /** Stops a runner: it stops switch-to-configuration and restores the previous system itself. */
 export const STOP_ACTIVATION = `

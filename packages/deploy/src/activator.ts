@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HiveError, isHiveError, type NodeName, type StorePath } from "@hive/core";
-import { ACTIVATION_RUNNER, POLL_ACTIVATION, START_ACTIVATION, STOP_ACTIVATION } from "./activation-scripts.js";
+import {
+  ACTIVATION_RUNNER,
+  CONFIRM_ACTIVATION,
+  POLL_ACTIVATION,
+  START_ACTIVATION,
+  STOP_ACTIVATION,
+} from "./activation-scripts.js";
 import { ACTIVATION_DIR, LOCK_FILE, parseGeneration } from "./host-paths.js";
 import type { Host } from "./host.js";
 
@@ -17,6 +23,11 @@ export interface ActivationPlan {
   setProfile: boolean;
   /** What to restore on failure: the profile's generation and its system (or, for test, the running system). */
   previous: { generation: number | undefined; system: string | undefined };
+  /**
+   * Magic rollback: seconds the host waits, after a successful activation, for hive to confirm it
+   * over a new connection before it restores the previous system itself; 0 for none.
+   */
+  confirmSeconds: number;
 }
 
 export type Rollback = "none" | "ok" | "unavailable" | { failed: string };
@@ -29,6 +40,8 @@ export interface ActivationResult {
   exitCode: number | null;
   rollback: Rollback;
   interruption: Interruption | undefined;
+  /** Magic rollback: hive could not confirm in time (and why), so the host restored the previous system. */
+  unconfirmed: { reason: string } | undefined;
   /** The host after it all. */
   current: string | undefined;
   profile: string | undefined;
@@ -45,15 +58,18 @@ export interface ActivateOptions {
   unreachableMs: number;
   /** One call per change of state (connection lost, back). */
   onWaiting?: (message: string) => void;
+  /** What went as planned, for the log. */
+  onLog?: (line: string) => void;
 }
 
 type Poll =
-  | { state: "running" | "gone" | "rebooted" }
+  | { state: "running" | "activated" | "gone" | "rebooted" }
   | {
       state: "done";
       exitCode: number | null;
       rollback: Rollback;
       stopped: boolean;
+      unconfirmed: boolean;
       current: string | undefined;
       profile: string | undefined;
       generation: number | undefined;
@@ -64,8 +80,10 @@ function parsePoll(stdout: string): Poll {
   const [head = "", ...rest] = stdout.split("\n---\n");
   const lines = head.split("\n");
   const state = /^state=(\w+)$/.exec(lines[0] ?? "")?.[1];
-  if (state === "running" || state === "gone" || state === "rebooted") return { state };
-  const status = /^hive-activation rc=(-|\d+) rollback=(\S+) stopped=([01]) end$/.exec(lines[1] ?? "");
+  if (state === "running" || state === "activated" || state === "gone" || state === "rebooted") return { state };
+  const status = /^hive-activation rc=(-|\d+) rollback=(\S+) stopped=([01]) unconfirmed=([01]) end$/.exec(
+    lines[1] ?? "",
+  );
   if (state !== "done" || status === null) throw new Error(`unexpected answer from the activation poll: ${stdout}`);
   const field = (name: string) => lines.find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) || undefined;
   const rollback = status[2] ?? "none";
@@ -74,6 +92,7 @@ function parsePoll(stdout: string): Poll {
     exitCode: status[1] === "-" || status[1] === undefined ? null : Number(status[1]),
     rollback: rollback === "none" || rollback === "ok" || rollback === "unavailable" ? rollback : { failed: rollback },
     stopped: status[3] === "1",
+    unconfirmed: status[4] === "1",
     current: field("current"),
     profile: field("profile"),
     generation: parseGeneration(field("generation")),
@@ -96,6 +115,8 @@ export async function activate(host: Host, plan: ActivationPlan, options: Activa
   let unreachableSince: number | undefined;
   let base = started.base;
   let boot = started.boot;
+  let confirmed = false;
+  let unreachableWhy = "";
   const stop = async (why: Interruption) => {
     interruption = why;
     deadline = Date.now() + RESTORE_GRACE_MS;
@@ -118,11 +139,25 @@ export async function activate(host: Host, plan: ActivationPlan, options: Activa
         signal: null,
       });
       poll = parsePoll(answer.stdout);
+      if (poll.state === "activated" && !confirmed) {
+        // Proof that the deployer can still get in: a connection made after the activation.
+        await host.reconnect();
+        await host.run("activate", ["sh", "-c", CONFIRM_ACTIVATION, "hive-confirm", base], {
+          privileged: true,
+          signal: null,
+        });
+        confirmed = true;
+        options.onLog?.("confirmed the new system over a new connection");
+        // The runner ends within a tenth of a second now: look again soon.
+        wait = 25;
+      }
       if (unreachableSince !== undefined) options.onWaiting?.("reconnected; the activation is still being followed");
       unreachableSince = undefined;
     } catch (error) {
-      // The connection dropped (the activation may restart sshd or the network): reconnect and ask again.
-      if (!isHiveError(error) || !/^HIVE_SSH_(DISCONNECTED|CONNECT_FAILED)$/.test(error.code)) throw error;
+      // The connection dropped (the activation may restart sshd or the network), or the new system
+      // keeps hive out (its keys changed): retry; the host restores itself if it is not confirmed.
+      if (!isHiveError(error) || !/^HIVE_SSH_(DISCONNECTED|CONNECT_FAILED|AUTH_FAILED)$/.test(error.code)) throw error;
+      unreachableWhy = error.message;
       const now = Date.now();
       if (unreachableSince === undefined) {
         unreachableSince = now;
@@ -145,6 +180,7 @@ export async function activate(host: Host, plan: ActivationPlan, options: Activa
         rollback: poll.rollback,
         // Stopped on the host by someone else than hive (a shutdown's SIGTERM, an operator).
         interruption: interruption ?? (poll.stopped ? "stopped" : undefined),
+        unconfirmed: poll.unconfirmed ? { reason: unreachableWhy || "no confirmation arrived" } : undefined,
         current: poll.current,
         profile: poll.profile,
         generation: poll.generation,
@@ -195,6 +231,7 @@ async function startRunner(
       plan.previous.system ?? "-",
       LOCK_FILE,
       ACTIVATION_RUNNER,
+      String(mode === "activate" ? plan.confirmSeconds : 0),
     ],
     // A rollback starts even when the run is aborted: it is how an aborted activation ends.
     { privileged: true, ...(mode === "rollback" ? { signal: null } : {}) },

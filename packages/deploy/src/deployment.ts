@@ -22,8 +22,12 @@ import { SharedExporter } from "./shared-export.js";
 import { describeHolder, lockHost, type HostLock, type LockHolder } from "./host-lock.js";
 import { Host } from "./host.js";
 import type { DeployNode } from "./deploy-node.js";
+import { Rollout, type RolloutPolicy } from "./rollout.js";
 
-export interface DeploymentOptions extends Omit<NodeDeployOptions, "replaceUnknownProfiles" | "onEvent" | "exporter"> {
+export interface DeploymentOptions extends Omit<
+  NodeDeployOptions,
+  "replaceUnknownProfiles" | "magicRollback" | "onEvent" | "exporter"
+> {
   goal: Goal;
   /** Nodes pushed or activated at once (each phase has its own limit). */
   parallel: number;
@@ -38,6 +42,8 @@ export interface DeploymentOptions extends Omit<NodeDeployOptions, "replaceUnkno
   keySources: KeySources;
   /** Aborts what runs (a second Ctrl-C): activations stop and restore the previous system. */
   signal?: AbortSignal;
+  /** Staged activations over these nodes (in this order): canaries, waves, a failure budget. */
+  rollout?: { nodes: readonly NodeName[]; policy: RolloutPolicy };
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -89,8 +95,13 @@ export class Deployment {
   readonly exporter = new SharedExporter();
   /** Who this run is, in the deploy lock of every host it changes. */
   private readonly holder: LockHolder;
+  private readonly rollout: Rollout | undefined;
 
   constructor(private readonly options: DeploymentOptions) {
+    this.rollout =
+      options.rollout === undefined
+        ? undefined
+        : new Rollout(options.rollout.nodes, options.rollout.policy, (e) => this.emit(e));
     this.pushQueue = new PQueue({ concurrency: options.parallel });
     this.activateQueue = new PQueue({ concurrency: options.parallel });
     this.holder = {
@@ -108,6 +119,7 @@ export class Deployment {
   private done(result: NodeResult): void {
     this.results.set(result.node, result);
     this.emit({ type: "node-done", ...result });
+    this.rollout?.end(result.node, result.outcome === "failed");
   }
 
   /** A node that failed before it got here (e.g. its evaluation). */
@@ -124,6 +136,11 @@ export class Deployment {
   /** Nodes the run never got to (an interruption stopped their evaluation): skipped. */
   skipUnstarted(nodes: readonly NodeName[], step: DeployStep): void {
     for (const node of nodes) if (!this.added.has(node) && !this.results.has(node)) this.interrupted(node, step);
+  }
+
+  /** Every node has been handed over: those that never were hold no wave back. */
+  sealed(nodes: readonly NodeName[]): void {
+    this.rollout?.forget(nodes.filter((n) => !this.added.has(n) && !this.results.has(n)));
   }
 
   /** Ctrl-C: start nothing new; what runs (activations above all) finishes. */
@@ -150,6 +167,7 @@ export class Deployment {
     const nodeOptions: NodeDeployOptions = {
       ...this.options,
       replaceUnknownProfiles: node.deployment.replaceUnknownProfiles,
+      magicRollback: node.deployment.magicRollback ?? true,
       onEvent: (e) => this.emit(e),
       exporter: this.exporter,
     };
@@ -200,6 +218,19 @@ export class Deployment {
         if (node.kind === "target" && traits.pushes && !pushed.same) {
           step = "build";
           await buildOnTarget(host, parseStorePath(node.drvPath), nodeOptions);
+        }
+        // A staged rollout lets the node change its host only when its wave is open.
+        if (this.rollout !== undefined && traits.activation !== null && !pushed.same) {
+          step = "activate";
+          if (!(await this.rollout.turn(node.name))) {
+            this.done({
+              node: node.name,
+              outcome: "skipped",
+              step,
+              message: `not started: the rollout halted (${this.rollout.halted ?? "?"})`,
+            });
+            return;
+          }
         }
         const early = keysAt(traits.activation === null ? "all" : "pre-activation");
         if (early.length > 0) {

@@ -22,12 +22,13 @@ import type { EvalLimits, EvaluatedNode, Hive } from "@hive/eval";
 import { Deployment, type DeploymentOptions } from "./deployment.js";
 import type { DeployNode } from "./deploy-node.js";
 import { planChanges, type NodePlan } from "./plan.js";
+import type { RolloutPolicy } from "./rollout.js";
 
 type Sink = (event: DeployEvent) => void;
 
 export interface FleetRunOptions extends Omit<
   DeploymentOptions,
-  "goal" | "build" | "keySources" | "onEvent" | "signal"
+  "goal" | "build" | "keySources" | "onEvent" | "signal" | "rollout"
 > {
   hive: Hive;
   selected: readonly NodeName[];
@@ -39,6 +40,8 @@ export interface FleetRunOptions extends Omit<
     /** --build-on-target / --no-build-on-target; undefined: each node's deployment.buildOnTarget. */
     onTarget: boolean | undefined;
   };
+  /** Staged activations: canaries, waves, a failure budget (goals that activate). */
+  rolloutPolicy?: RolloutPolicy;
   /** Aborted at the first interruption: evaluation and builds stop, nothing new starts. */
   starting: AbortSignal;
   /** Aborted at the second: what runs stops too (activations restore the previous system). */
@@ -228,6 +231,9 @@ export class FleetRun {
       keySources: { text: (node, key) => this.keyText(node, key) },
       signal: this.options.aborting,
       onEvent: sink,
+      ...(this.options.rolloutPolicy !== undefined && GOAL_TRAITS[goal].activation !== null
+        ? { rollout: { nodes: this.options.selected, policy: this.options.rolloutPolicy } }
+        : {}),
     });
     this.current = deployment;
     if (this.options.starting.aborted) deployment.stop();
@@ -238,6 +244,7 @@ export class FleetRun {
       if (!this.options.starting.aborted) throw error;
       deployment.skipUnstarted(this.options.selected, "evaluate");
     }
+    deployment.sealed(this.options.selected);
     const results = await deployment.finish();
     const order = new Map(this.options.selected.map((n, i) => [n, i]));
     return results.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));

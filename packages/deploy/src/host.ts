@@ -49,6 +49,11 @@ export class Host {
     return result;
   }
 
+  /** Drops the connection: the next command opens a new one (to prove the host still lets hive in). */
+  reconnect(): Promise<void> {
+    return this.transport.close();
+  }
+
   /** Where a symlink leads (every link followed), or undefined if it or its target is absent. */
   async readLink(path: string): Promise<string | undefined> {
     const result = await this.exec(["readlink", "-e", path]);

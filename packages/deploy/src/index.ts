@@ -36,3 +36,4 @@ export { closureWithSizes } from "./closure-sizes.js";
 export { FleetRun, type DryRunRow, type FleetRunOptions } from "./fleet-run.js";
 export { planChanges, type NodePlan, type PlannedNode } from "./plan.js";
 export { execOnNodes, fleetStatus, type ExecOutcome, type FanOutOptions } from "./fan-out.js";
+export { planWaves, Rollout, type RolloutPolicy } from "./rollout.js";

@@ -24,6 +24,13 @@ export interface NodeDeployOptions {
   reactivate: boolean;
   forceReplaceUnknownProfiles: boolean;
   replaceUnknownProfiles: boolean;
+  /**
+   * Magic rollback: how long the host waits for hive to confirm a switch (or test) over a new
+   * connection before it restores the previous system; 0 turns it off (--no-magic-rollback).
+   */
+  confirmTimeoutMs: number;
+  /** The node's own deployment.magicRollback (hive extension; on unless set false). */
+  magicRollback: boolean;
   onEvent: (event: DeployEvent) => void;
   exporter: SharedExporter;
   /** Recorded in the host's deploy history at each activation. */
@@ -147,18 +154,23 @@ export async function activateNode(
   const previous = traits.switchesProfile
     ? { generation: state.generation, system: state.profile }
     : { generation: undefined, system: state.current };
+  // Only what changes the running system can lock hive out, so only that waits for confirmation.
+  const confirms = options.magicRollback && (traits.activation === "switch" || traits.activation === "test");
+  const confirmSeconds = confirms ? Math.ceil(options.confirmTimeoutMs / 1000) : 0;
   const result = await activate(
     host,
-    { system, action: traits.activation, setProfile: traits.switchesProfile, previous },
+    { system, action: traits.activation, setProfile: traits.switchesProfile, previous, confirmSeconds },
     {
       timeoutMs: options.activationTimeoutMs,
-      unreachableMs: Math.min(options.activationTimeoutMs, UNREACHABLE_MS),
+      // Long enough to see the host restore itself when hive cannot get back in.
+      unreachableMs: Math.max(Math.min(options.activationTimeoutMs, UNREACHABLE_MS), (confirmSeconds + 30) * 1000),
       onWaiting: (reason) => options.onEvent({ type: "warning", node, message: reason }),
+      onLog: (line) => options.onEvent({ type: "log", node, step: "activate", line }),
     },
   );
   for (const line of result.log.split("\n"))
     if (line !== "") options.onEvent({ type: "log", node, step: "activate", line });
-  const succeeded = result.exitCode === 0 && result.interruption === undefined;
+  const succeeded = result.exitCode === 0 && result.interruption === undefined && result.unconfirmed === undefined;
   const outcome = succeeded ? "succeeded" : result.rollback === "ok" ? "rolled-back" : "failed";
   await recordDeploy(host, options, {
     system,
@@ -182,17 +194,19 @@ function activationFailure(
   options: NodeDeployOptions,
 ): HiveError {
   const what =
-    result.interruption === "timeout"
-      ? `switch-to-configuration ${action} did not finish within ${Math.round(options.activationTimeoutMs / 1000)} s (--activation-timeout) and was stopped`
-      : result.interruption === "aborted"
-        ? `switch-to-configuration ${action} was stopped (interrupted)`
-        : result.interruption === "gone"
-          ? "the activation's process ended without a result (killed, or the host lost power)"
-          : result.interruption === "rebooted"
-            ? "the host rebooted during the activation"
-            : result.interruption === "stopped"
-              ? `switch-to-configuration ${action} was stopped on the host by a signal (a shutdown, or someone killed it)`
-              : `switch-to-configuration ${action} exited with ${result.exitCode ?? "?"}`;
+    result.unconfirmed !== undefined
+      ? `switch-to-configuration ${action} succeeded, but hive could not get back in to confirm it within ${Math.round(options.confirmTimeoutMs / 1000)} s (magic rollback; ${result.unconfirmed.reason})`
+      : result.interruption === "timeout"
+        ? `switch-to-configuration ${action} did not finish within ${Math.round(options.activationTimeoutMs / 1000)} s (--activation-timeout) and was stopped`
+        : result.interruption === "aborted"
+          ? `switch-to-configuration ${action} was stopped (interrupted)`
+          : result.interruption === "gone"
+            ? "the activation's process ended without a result (killed, or the host lost power)"
+            : result.interruption === "rebooted"
+              ? "the host rebooted during the activation"
+              : result.interruption === "stopped"
+                ? `switch-to-configuration ${action} was stopped on the host by a signal (a shutdown, or someone killed it)`
+                : `switch-to-configuration ${action} exited with ${result.exitCode ?? "?"}`;
   const now =
     result.current === result.profile
       ? `the host runs and boots ${result.current ?? "no system"}`

@@ -103,6 +103,8 @@ let
       replaceUnknownProfiles = mkOption { type = types.bool; default = true; };
       privilegeEscalationCommand = mkOption { type = types.listOf types.str; default = [ "sudo" "-H" "--" ]; };
       sshOptions = mkOption { type = types.listOf types.str; default = [ ]; };
+      # hive extension: roll back a switch hive cannot confirm over a new connection.
+      magicRollback = mkOption { type = types.bool; default = true; };
     };
   };
 
@@ -171,6 +173,7 @@ let
       inherit (d) targetHost targetPort targetUser allowLocalDeployment buildOnTarget tags
         replaceUnknownProfiles privilegeEscalationCommand;
       sshOptions = d.sshOptions or [ ];
+      magicRollback = d.magicRollback or true;
       keys = mapAttrs (_: keyJson) d.keys;
     };
 

@@ -50,6 +50,30 @@ export function withApplyOptions<T>(y: Argv<T>) {
       default: 600,
       describe: "seconds an activation may run before hive stops it and restores the previous system",
     })
+    .option("magic-rollback", {
+      type: "boolean",
+      default: true,
+      describe:
+        "keep a switch only if hive can reconnect to confirm it; else the host rolls itself back (--no-magic-rollback)",
+    })
+    .option("confirm-timeout", {
+      type: "number",
+      default: 30,
+      describe: "seconds a host waits for that confirmation before it rolls back",
+    })
+    .option("canary", {
+      type: "string",
+      describe: "activate these first and stop if one fails: a count, or node names, globs and @tags",
+    })
+    .option("waves", {
+      alias: "wave-size",
+      type: "string",
+      describe: "activate the rest in waves, each after the one before ended: N, a schedule 1,2,4, or 10%,50%",
+    })
+    .option("max-failures", {
+      type: "string",
+      describe: "failed nodes tolerated (N or P%); one more halts the rollout: no new host starts",
+    })
     .option("break-lock", {
       type: "boolean",
       default: false,
@@ -114,6 +138,11 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   "reboot-timeout": number;
   "activation-timeout": number;
   "break-lock": boolean;
+  canary?: string | undefined;
+  waves?: string | undefined;
+  "max-failures"?: string | undefined;
+  "magic-rollback": boolean;
+  "confirm-timeout": number;
   substitute: boolean;
   reactivate: boolean;
   "force-replace-unknown-profiles": boolean;

@@ -12,6 +12,7 @@ import { sshTransports } from "../ssh-targets.js";
 import { planJson, renderPlan } from "../plan.js";
 import { buildCapabilities, dryRunTable, schedulerOptions } from "../build-setup.js";
 import { printError } from "../report.js";
+import { rolloutPolicyFrom } from "../rollout-options.js";
 import { ask, stageRenderer, summaryLine, summaryPainter } from "../run-output.js";
 import type { ApplyArgs } from "./apply-options.js";
 import { deployOrigin, hiveDirectory, selectLocalNode, type LocalTarget } from "./apply-context.js";
@@ -27,6 +28,8 @@ function checkApplyArgs(goal: Goal, args: ApplyArgs, mode: ApplyMode): void {
     throw new HiveError("HIVE_USAGE", "--parallel takes a whole number, at least 1");
   if (!Number.isFinite(args["activation-timeout"]) || args["activation-timeout"] <= 0)
     throw new HiveError("HIVE_USAGE", "--activation-timeout takes a number of seconds, more than 0");
+  if (!Number.isFinite(args["confirm-timeout"]) || args["confirm-timeout"] < 1)
+    throw new HiveError("HIVE_USAGE", "--confirm-timeout takes a number of seconds, at least 1");
   if (args.confirm && mode.diff === undefined) {
     if (!GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].activation === null)
       throw new HiveError("HIVE_USAGE", `--confirm needs a goal that activates a system, not ${goal}`);
@@ -81,6 +84,7 @@ async function applyWith(
     ? await buildCapabilities(hive, args)
     : { localSystems: [], machines: [] };
   interrupts.check();
+  const rolloutPolicy = await rolloutPolicyFrom(args, hive, selected);
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   // NDJSON when asked; else one live line per node on a terminal; plain lines for logs, CI and -v.
   const runId = randomUUID();
@@ -110,6 +114,8 @@ async function applyWith(
     forceReplaceUnknownProfiles: args["force-replace-unknown-profiles"],
     activationTimeoutMs: args["activation-timeout"] * 1000,
     breakLock: args["break-lock"],
+    confirmTimeoutMs: args["magic-rollback"] ? args["confirm-timeout"] * 1000 : 0,
+    ...(rolloutPolicy !== undefined ? { rolloutPolicy } : {}),
     starting: interrupts.starting.signal,
     aborting: interrupts.aborting.signal,
   });

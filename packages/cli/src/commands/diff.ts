@@ -28,6 +28,8 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
           "reboot-timeout": 0,
           "activation-timeout": 600,
           "break-lock": false,
+          "magic-rollback": true,
+          "confirm-timeout": 30,
           substitute: true,
           reactivate: false,
           "force-replace-unknown-profiles": false,
