@@ -20,7 +20,12 @@ const nodeSettings = (name) => ({
 });
 
 /** Switches `names` to the system of `drv`; resolves with one summary per node. */
-export async function deployToFleet(fleet, names, drv, { parallel = 10, gzip = false } = {}) {
+export async function deployToFleet(
+  fleet,
+  names,
+  drv,
+  { parallel = 10, gzip = false, confirmTimeoutMs = 30_000 } = {},
+) {
   const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
   const outPath = parseStorePath(
     execFileSync("nix-store", ["-q", "--outputs", drv], { env: nixEnvironment(), encoding: "utf8" }).trim(),
@@ -41,7 +46,7 @@ export async function deployToFleet(fleet, names, drv, { parallel = 10, gzip = f
     forceReplaceUnknownProfiles: false,
     activationTimeoutMs: 600_000,
     breakLock: false,
-    confirmTimeoutMs: 30_000,
+    confirmTimeoutMs,
     noKeys: true,
     keySources: { text: () => Promise.reject(new Error("no keys")) },
     transportFor: (node) =>

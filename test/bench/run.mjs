@@ -5,6 +5,7 @@ import { noopBench } from "./noop-bench.mjs";
 import { wanBench } from "./wan-bench.mjs";
 import { statusBench } from "./status-bench.mjs";
 import { pipelineBench } from "./pipeline-bench.mjs";
+import { rollbackBench } from "./rollback-bench.mjs";
 
 const benches = {
   eval: evalBench,
@@ -13,6 +14,7 @@ const benches = {
   wan: wanBench,
   status: statusBench,
   pipeline: pipelineBench,
+  rollback: rollbackBench,
 };
 const only = process.argv.slice(2);
 let missed = 0;
