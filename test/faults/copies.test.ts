@@ -47,12 +47,18 @@ describe("copies that break", () => {
     expect(again.stdout).toMatch(/^far: succeeded/m);
   });
 
-  it("fails a host whose disk fills during the copy, and deploys the others", async () => {
+  it("refuses, before any byte is sent, a push that cannot fit the host's store, and deploys the others", async () => {
     const seed = `full-${Date.now()}`;
     const dir = await writeHive({ small: payload(seed, 40), fine: payload(seed, 1) });
     const result = await hive(["apply"], { cwd: dir, env: env() });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^small: failed at push: [\s\S]*(No space left on device|disk is full)/m);
+    expect(result.stdout).toMatch(
+      /^small: failed at push: node small: push: the paths to copy need [\d.]+ MiB, and root@small[^ ]* has [\d.]+ MiB free in \/nix\/store/m,
+    );
+    expect(result.stdout).toMatch(/hint: free space on the host/);
     expect(result.stdout).toMatch(/^fine: succeeded/m);
+    // Nothing of the payload reached the small host.
+    const store = await fleet().host("small").run(["sh", "-c", "ls /nix/store | grep -c payload || true"]);
+    expect(store.stdout.trim()).toBe("0");
   });
 });

@@ -125,6 +125,11 @@ export const ERROR_TABLE: Record<HiveErrorCode, ErrorEntry> = {
     meaning: "another deploy holds the host's lock (/nix/var/hive/deploy.lock); hive changed nothing on it",
     hint: "wait for that deploy to end; --break-lock takes the lock if you know its holder is gone",
   },
+  HIVE_NO_SPACE: {
+    exit: EXIT.nodesFailed,
+    meaning: "the host's store has less free space than the paths to copy need; nothing was sent",
+    hint: "free space on the host (nix-collect-garbage -d removes old generations), then run again",
+  },
   HIVE_INTERRUPTED: {
     exit: EXIT.interrupted,
     meaning: "the run was interrupted (Ctrl-C, SIGTERM or SIGHUP)",

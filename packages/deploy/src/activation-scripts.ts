@@ -156,8 +156,16 @@ else
 fi
 `;
 
-/** Confirms an activation (magic rollback): run over a connection made after it. */
-export const CONFIRM_ACTIVATION = `touch "$1.confirm"`;
+/**
+ * Confirms an activation (magic rollback), run over a connection made after it, then answers as
+ * the poll does once the runner has taken the confirmation in (within a few tenths of a second):
+ * one round trip for both.
+ */
+export const CONFIRM_ACTIVATION = `
+touch "$1.confirm"
+i=0
+while [ ! -s "$1.status" ] && [ "$i" -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+${POLL_ACTIVATION}`;
 
 /** Stops a runner: it stops switch-to-configuration and restores the previous system itself. */
 export const STOP_ACTIVATION = `

@@ -140,15 +140,16 @@ export async function activate(host: Host, plan: ActivationPlan, options: Activa
       });
       poll = parsePoll(answer.stdout);
       if (poll.state === "activated" && !confirmed) {
-        // Proof that the deployer can still get in: a connection made after the activation.
+        // Proof that the deployer can still get in: a connection made after the activation. The
+        // same command answers as a poll once the runner has taken the confirmation in.
         await host.reconnect();
-        await host.run("activate", ["sh", "-c", CONFIRM_ACTIVATION, "hive-confirm", base], {
+        const confirmation = await host.run("activate", ["sh", "-c", CONFIRM_ACTIVATION, "hive-confirm", base, boot], {
           privileged: true,
           signal: null,
         });
         confirmed = true;
         options.onLog?.("confirmed the new system over a new connection");
-        // The runner ends within a tenth of a second now: look again soon.
+        poll = parsePoll(confirmation.stdout);
         wait = 25;
       }
       if (unreachableSince !== undefined) options.onWaiting?.("reconnected; the activation is still being followed");

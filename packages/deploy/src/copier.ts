@@ -1,6 +1,6 @@
 import { PassThrough, Transform } from "node:stream";
 import { createGzip } from "node:zlib";
-import type { StorePath } from "@hive/core";
+import { HiveError, type StorePath } from "@hive/core";
 import { closureOf, type PathInfo } from "@hive/nix";
 import type { Host } from "./host.js";
 import type { SharedExporter } from "./shared-export.js";
@@ -35,6 +35,25 @@ export async function missingOnTarget(host: Host, closure: readonly PathInfo[]):
   return closure.filter((p) => missing.has(p.path));
 }
 
+// Free bytes where the store lives, as df reports them (POSIX output, 1024-byte blocks).
+const FREE_SPACE = `df -P -k /nix/store | awk 'NR == 2 { print $4 * 1024 }'`;
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** Refuses a push that cannot fit, before any byte is sent. */
+async function checkFreeSpace(host: Host, needed: number): Promise<void> {
+  const result = await host.exec(["sh", "-c", FREE_SPACE]);
+  const free = Number(result.stdout.trim());
+  // A host that cannot say is not refused: the import itself reports a full disk.
+  if (result.exitCode !== 0 || result.stdout.trim() === "" || !Number.isFinite(free)) return;
+  if (needed > free)
+    throw new HiveError(
+      "HIVE_NO_SPACE",
+      `node ${host.node}: push: the paths to copy need ${mib(needed)}, and ${host.description} has ${mib(free)} free in /nix/store`,
+      { hint: "free space on the host (nix-collect-garbage -d removes old generations), then run again" },
+    );
+}
+
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -61,6 +80,7 @@ export async function copyClosure(host: Host, root: StorePath, options: CopyOpti
   }
   const total = missing.reduce((sum, p) => sum + p.narSize, 0);
   if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
+  await checkFreeSpace(host, total);
 
   const exported = options.exporter.request(missing);
   let sent = 0;
