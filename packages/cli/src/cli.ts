@@ -4,6 +4,7 @@ import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { applyCommand } from "./commands/apply.js";
 import { evalCommand } from "./commands/eval.js";
 import { execCommand } from "./commands/exec.js";
+import { checkCommand } from "./commands/check.js";
 import { nixInfoCommand } from "./commands/nix-info.js";
 import { nodesCommand } from "./commands/nodes.js";
 import { replCommand } from "./commands/repl.js";
@@ -31,6 +32,7 @@ export function buildCli(argv: readonly string[]): Argv {
   for (const command of [
     applyCommand,
     statusCommand,
+    checkCommand,
     diffCommand,
     nodesCommand,
     evalCommand,

@@ -5,6 +5,7 @@ export {
   parseDeployment,
   parseHiveInfo,
   type Deployment,
+  type HealthCheck,
   type HiveInfo,
   type HiveMeta,
   type KeySource,

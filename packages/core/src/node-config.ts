@@ -38,6 +38,23 @@ const keySchema = z.object({
   uploadAt: z.enum(["pre-activation", "post-activation"]),
 });
 
+// hive extension: a check run after an activation and before it is confirmed; a command on the
+// host, or an HTTP request from the deployer or from the host.
+const healthCheckSchema = z
+  .object({
+    name: z.string().min(1),
+    cmd: z.array(z.string()).min(1).nullable(),
+    http: z.string().min(1).nullable(),
+    from: z.enum(["deployer", "host"]),
+    status: z.number().int(),
+    body: z.string().nullable(),
+    timeout: z.number().int().min(1),
+    retries: z.number().int().min(0),
+    interval: z.number().int().min(0),
+    initialDelay: z.number().int().min(0),
+  })
+  .refine((c) => (c.cmd === null) !== (c.http === null), "must set exactly one of cmd and http");
+
 const deploymentSchema = z.object({
   targetHost: z.string().min(1).nullable(),
   targetPort: z.number().int().min(1).max(65535).nullable(),
@@ -51,7 +68,10 @@ const deploymentSchema = z.object({
   sshOptions: z.array(z.string()),
   // hive extension: keep a switch only if hive can confirm it over a new connection (default on).
   magicRollback: z.boolean().optional(),
+  healthChecks: z.array(healthCheckSchema).optional(),
 });
+
+export type HealthCheck = z.infer<typeof healthCheckSchema>;
 
 export type NodeKey = z.infer<typeof keySchema>;
 export type KeySource = NodeKey["source"];

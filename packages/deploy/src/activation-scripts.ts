@@ -75,11 +75,14 @@ else
     printf 'activated\\n' > "$base.activated"
     # In tenths of a second: a confirmation that arrives ends the wait at once.
     waited=0
-    while [ ! -e "$base.confirm" ] && [ "$waited" -lt "$((confirm * 10))" ] && [ "$stopped" = 0 ]; do
+    while [ ! -e "$base.confirm" ] && [ ! -e "$base.reject" ] && [ "$waited" -lt "$((confirm * 10))" ] && [ "$stopped" = 0 ]; do
       run "$sleep" 0.1
       waited=$((waited + 1))
     done
-    if [ "$stopped" = 0 ] && [ ! -e "$base.confirm" ]; then
+    if [ -e "$base.reject" ]; then
+      echo "hive: rejected by the deployer (a health check failed); restoring"
+      unconfirmed=1
+    elif [ "$stopped" = 0 ] && [ ! -e "$base.confirm" ]; then
       echo "hive: not confirmed within $confirm s: the deployer could not get back in; restoring"
       unconfirmed=1
     fi
@@ -157,12 +160,12 @@ fi
 `;
 
 /**
- * Confirms an activation (magic rollback), run over a connection made after it, then answers as
- * the poll does once the runner has taken the confirmation in (within a few tenths of a second):
- * one round trip for both.
+ * Confirms an activation (magic rollback; $3 = confirm), run over a connection made after it, or
+ * rejects it ($3 = reject: a health check failed, restore now), then answers as the poll does once
+ * the runner has taken the answer in: one round trip for both.
  */
 export const CONFIRM_ACTIVATION = `
-touch "$1.confirm"
+touch "$1.$3"
 i=0
 while [ ! -s "$1.status" ] && [ "$i" -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
 ${POLL_ACTIVATION}`;

@@ -9,6 +9,7 @@ import {
   STOP_ACTIVATION,
 } from "./activation-scripts.js";
 import { ACTIVATION_DIR, LOCK_FILE, parseGeneration } from "./host-paths.js";
+import type { CheckFailure } from "./health-checks.js";
 import type { Host } from "./host.js";
 
 /** How long a stopped or restarted activation may take to restore the previous system. */
@@ -28,6 +29,8 @@ export interface ActivationPlan {
    * over a new connection before it restores the previous system itself; 0 for none.
    */
   confirmSeconds: number;
+  /** Confirm over a new connection (magic rollback); otherwise over the one in use (health checks alone). */
+  reconnect: boolean;
 }
 
 export type Rollback = "none" | "ok" | "unavailable" | { failed: string };
@@ -42,6 +45,8 @@ export interface ActivationResult {
   interruption: Interruption | undefined;
   /** Magic rollback: hive could not confirm in time (and why), so the host restored the previous system. */
   unconfirmed: { reason: string } | undefined;
+  /** A health check failed after the activation, so hive rejected it and the host restored. */
+  checkFailed: CheckFailure | undefined;
   /** The host after it all. */
   current: string | undefined;
   profile: string | undefined;
@@ -60,6 +65,8 @@ export interface ActivateOptions {
   onWaiting?: (message: string) => void;
   /** What went as planned, for the log. */
   onLog?: (line: string) => void;
+  /** Health checks, run once the activation succeeded and before it is confirmed. */
+  check?: () => Promise<CheckFailure | undefined>;
 }
 
 type Poll =
@@ -116,6 +123,7 @@ export async function activate(host: Host, plan: ActivationPlan, options: Activa
   let base = started.base;
   let boot = started.boot;
   let confirmed = false;
+  let checkFailed: CheckFailure | undefined;
   let unreachableWhy = "";
   const stop = async (why: Interruption) => {
     interruption = why;
@@ -140,15 +148,23 @@ export async function activate(host: Host, plan: ActivationPlan, options: Activa
       });
       poll = parsePoll(answer.stdout);
       if (poll.state === "activated" && !confirmed) {
-        // Proof that the deployer can still get in: a connection made after the activation. The
-        // same command answers as a poll once the runner has taken the confirmation in.
-        await host.reconnect();
-        const confirmation = await host.run("activate", ["sh", "-c", CONFIRM_ACTIVATION, "hive-confirm", base, boot], {
-          privileged: true,
-          signal: null,
-        });
+        // Proof that the deployer can still get in: a connection made after the activation, and
+        // the health checks passing. The same command answers as a poll once the runner has
+        // taken the answer in.
+        if (plan.reconnect) await host.reconnect();
+        checkFailed ??= await options.check?.();
+        const verdict = checkFailed === undefined ? "confirm" : "reject";
+        const confirmation = await host.run(
+          "activate",
+          ["sh", "-c", CONFIRM_ACTIVATION, "hive-confirm", base, boot, verdict],
+          { privileged: true, signal: null },
+        );
         confirmed = true;
-        options.onLog?.("confirmed the new system over a new connection");
+        options.onLog?.(
+          verdict === "confirm"
+            ? `confirmed the new system${plan.reconnect ? " over a new connection" : ""}`
+            : `health check ${checkFailed?.name ?? "?"} failed: rejected the new system`,
+        );
         poll = parsePoll(confirmation.stdout);
         wait = 25;
       }
@@ -181,7 +197,11 @@ export async function activate(host: Host, plan: ActivationPlan, options: Activa
         rollback: poll.rollback,
         // Stopped on the host by someone else than hive (a shutdown's SIGTERM, an operator).
         interruption: interruption ?? (poll.stopped ? "stopped" : undefined),
-        unconfirmed: poll.unconfirmed ? { reason: unreachableWhy || "no confirmation arrived" } : undefined,
+        unconfirmed:
+          poll.unconfirmed && checkFailed === undefined
+            ? { reason: unreachableWhy || "no confirmation arrived" }
+            : undefined,
+        checkFailed: poll.unconfirmed ? checkFailed : undefined,
         current: poll.current,
         profile: poll.profile,
         generation: poll.generation,

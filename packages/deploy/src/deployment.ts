@@ -26,7 +26,7 @@ import { Rollout, type RolloutPolicy } from "./rollout.js";
 
 export interface DeploymentOptions extends Omit<
   NodeDeployOptions,
-  "replaceUnknownProfiles" | "magicRollback" | "onEvent" | "exporter"
+  "replaceUnknownProfiles" | "magicRollback" | "healthChecks" | "onEvent" | "exporter"
 > {
   goal: Goal;
   /** Nodes pushed or activated at once (each phase has its own limit). */
@@ -168,6 +168,7 @@ export class Deployment {
       ...this.options,
       replaceUnknownProfiles: node.deployment.replaceUnknownProfiles,
       magicRollback: node.deployment.magicRollback ?? true,
+      healthChecks: node.deployment.healthChecks ?? [],
       onEvent: (e) => this.emit(e),
       exporter: this.exporter,
     };

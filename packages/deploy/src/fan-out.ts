@@ -5,6 +5,7 @@ import { assess, type NodeStatus } from "./drift.js";
 import { Host } from "./host.js";
 import { probeHost } from "./host-state.js";
 import { knownHere } from "./node-deploy.js";
+import { runHealthChecks } from "./health-checks.js";
 
 /** What every command that fans out over hosts needs: the hive, the nodes, and how to reach them. */
 export interface FanOutOptions {
@@ -119,4 +120,40 @@ export async function fleetStatus(options: FanOutOptions): Promise<NodeStatus[]>
   return Promise.all(
     options.selected.map((n) => statuses.get(n) ?? Promise.resolve(failed(n, "unknown", "not evaluated"))),
   );
+}
+
+export type CheckOutcome =
+  | { node: NodeName; outcome: "passed"; checks: number }
+  | { node: NodeName; outcome: "failed"; check: string; output: string }
+  | { node: NodeName; outcome: "skipped"; reason: string };
+
+/** Runs every selected node's health checks against what it runs now (`hive check`). */
+export async function checkNodes(options: FanOutOptions): Promise<CheckOutcome[]> {
+  const results: CheckOutcome[] = [];
+  const queue = new PQueue({ concurrency: options.parallel });
+  await options.hive.nodeConfigs(
+    options.selected,
+    (o) => {
+      if (!o.ok)
+        return results.push({ node: o.node, outcome: "failed", check: "(evaluation)", output: o.error.message });
+      const checks = o.value.deployment.healthChecks ?? [];
+      if (checks.length === 0)
+        return results.push({ node: o.node, outcome: "skipped", reason: "no deployment.healthChecks" });
+      const transport = options.transportFor(o.value);
+      if (transport === undefined)
+        return results.push({ node: o.node, outcome: "skipped", reason: "deployment.targetHost is null" });
+      void queue.add(async () => {
+        const failure = await runHealthChecks(new Host(transport, o.node, options.signal), checks);
+        results.push(
+          failure === undefined
+            ? { node: o.node, outcome: "passed", checks: checks.length }
+            : { node: o.node, outcome: "failed", check: failure.name, output: failure.output },
+        );
+      });
+      return undefined;
+    },
+    { limits: options.evalLimits, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  await queue.onIdle();
+  return inOrder(options.selected, results);
 }

@@ -35,5 +35,13 @@ export {
 export { closureWithSizes } from "./closure-sizes.js";
 export { FleetRun, type DryRunRow, type FleetRunOptions } from "./fleet-run.js";
 export { planChanges, type NodePlan, type PlannedNode } from "./plan.js";
-export { execOnNodes, fleetStatus, type ExecOutcome, type FanOutOptions } from "./fan-out.js";
+export {
+  checkNodes,
+  execOnNodes,
+  fleetStatus,
+  type CheckOutcome,
+  type ExecOutcome,
+  type FanOutOptions,
+} from "./fan-out.js";
+export { checksBudgetSeconds, runHealthChecks, type CheckFailure } from "./health-checks.js";
 export { planWaves, Rollout, type RolloutPolicy } from "./rollout.js";

@@ -5,6 +5,7 @@ import {
   GOAL_TRAITS,
   type DeployEvent,
   type Goal,
+  type HealthCheck,
   type NodeName,
   type StorePath,
 } from "@hive/core";
@@ -13,6 +14,7 @@ import { activate, type ActivationResult } from "./activator.js";
 import { SYSTEM_PROFILE } from "./host-paths.js";
 import type { HostState } from "./host-state.js";
 import type { Host } from "./host.js";
+import { checksBudgetSeconds, runHealthChecks } from "./health-checks.js";
 import { copyClosure } from "./copier.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
@@ -31,6 +33,8 @@ export interface NodeDeployOptions {
   confirmTimeoutMs: number;
   /** The node's own deployment.magicRollback (hive extension; on unless set false). */
   magicRollback: boolean;
+  /** The node's deployment.healthChecks (hive extension), run before an activation is confirmed. */
+  healthChecks: readonly HealthCheck[];
   onEvent: (event: DeployEvent) => void;
   exporter: SharedExporter;
   /** Recorded in the host's deploy history at each activation. */
@@ -154,13 +158,25 @@ export async function activateNode(
   const previous = traits.switchesProfile
     ? { generation: state.generation, system: state.profile }
     : { generation: undefined, system: state.current };
-  // Only what changes the running system can lock hive out, so only that waits for confirmation.
-  const confirms = options.magicRollback && (traits.activation === "switch" || traits.activation === "test");
-  const confirmSeconds = confirms ? Math.ceil(options.confirmTimeoutMs / 1000) : 0;
+  // Only what changes the running system can lock hive out or fail its checks, so only that
+  // waits for confirmation: over a new connection (magic rollback), after the health checks.
+  const live = traits.activation === "switch" || traits.activation === "test";
+  const reconnect = live && options.confirmTimeoutMs > 0 && options.magicRollback;
+  const checks = live ? options.healthChecks : [];
+  const confirmSeconds =
+    reconnect || checks.length > 0
+      ? Math.ceil((reconnect ? options.confirmTimeoutMs : 10_000) / 1000) + checksBudgetSeconds(checks)
+      : 0;
   const result = await activate(
     host,
-    { system, action: traits.activation, setProfile: traits.switchesProfile, previous, confirmSeconds },
+    { system, action: traits.activation, setProfile: traits.switchesProfile, previous, confirmSeconds, reconnect },
     {
+      ...(checks.length > 0
+        ? {
+            check: () =>
+              runHealthChecks(host, checks, (line) => options.onEvent({ type: "log", node, step: "activate", line })),
+          }
+        : {}),
       timeoutMs: options.activationTimeoutMs,
       // Long enough to see the host restore itself when hive cannot get back in.
       unreachableMs: Math.max(Math.min(options.activationTimeoutMs, UNREACHABLE_MS), (confirmSeconds + 30) * 1000),
@@ -170,7 +186,11 @@ export async function activateNode(
   );
   for (const line of result.log.split("\n"))
     if (line !== "") options.onEvent({ type: "log", node, step: "activate", line });
-  const succeeded = result.exitCode === 0 && result.interruption === undefined && result.unconfirmed === undefined;
+  const succeeded =
+    result.exitCode === 0 &&
+    result.interruption === undefined &&
+    result.unconfirmed === undefined &&
+    result.checkFailed === undefined;
   const outcome = succeeded ? "succeeded" : result.rollback === "ok" ? "rolled-back" : "failed";
   await recordDeploy(host, options, {
     system,
@@ -194,19 +214,21 @@ function activationFailure(
   options: NodeDeployOptions,
 ): HiveError {
   const what =
-    result.unconfirmed !== undefined
-      ? `switch-to-configuration ${action} succeeded, but hive could not get back in to confirm it within ${Math.round(options.confirmTimeoutMs / 1000)} s (magic rollback; ${result.unconfirmed.reason})`
-      : result.interruption === "timeout"
-        ? `switch-to-configuration ${action} did not finish within ${Math.round(options.activationTimeoutMs / 1000)} s (--activation-timeout) and was stopped`
-        : result.interruption === "aborted"
-          ? `switch-to-configuration ${action} was stopped (interrupted)`
-          : result.interruption === "gone"
-            ? "the activation's process ended without a result (killed, or the host lost power)"
-            : result.interruption === "rebooted"
-              ? "the host rebooted during the activation"
-              : result.interruption === "stopped"
-                ? `switch-to-configuration ${action} was stopped on the host by a signal (a shutdown, or someone killed it)`
-                : `switch-to-configuration ${action} exited with ${result.exitCode ?? "?"}`;
+    result.checkFailed !== undefined
+      ? `switch-to-configuration ${action} succeeded, but health check ${result.checkFailed.name} failed (${result.checkFailed.output.replace(/\n/g, " ")})`
+      : result.unconfirmed !== undefined
+        ? `switch-to-configuration ${action} succeeded, but hive could not get back in to confirm it within ${Math.round(options.confirmTimeoutMs / 1000)} s (magic rollback; ${result.unconfirmed.reason})`
+        : result.interruption === "timeout"
+          ? `switch-to-configuration ${action} did not finish within ${Math.round(options.activationTimeoutMs / 1000)} s (--activation-timeout) and was stopped`
+          : result.interruption === "aborted"
+            ? `switch-to-configuration ${action} was stopped (interrupted)`
+            : result.interruption === "gone"
+              ? "the activation's process ended without a result (killed, or the host lost power)"
+              : result.interruption === "rebooted"
+                ? "the host rebooted during the activation"
+                : result.interruption === "stopped"
+                  ? `switch-to-configuration ${action} was stopped on the host by a signal (a shutdown, or someone killed it)`
+                  : `switch-to-configuration ${action} exited with ${result.exitCode ?? "?"}`;
   const now =
     result.current === result.profile
       ? `the host runs and boots ${result.current ?? "no system"}`

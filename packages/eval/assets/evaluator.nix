@@ -91,6 +91,22 @@ let
     };
   };
 
+  # hive extension: checks run after an activation and before it is confirmed.
+  healthCheckType = { lib, ... }: let inherit (lib) mkOption types; in {
+    options = {
+      name = mkOption { type = types.str; };
+      cmd = mkOption { type = types.nullOr (types.listOf types.str); default = null; };
+      http = mkOption { type = types.nullOr types.str; default = null; };
+      from = mkOption { type = types.enum [ "deployer" "host" ]; default = "deployer"; };
+      status = mkOption { type = types.ints.unsigned; default = 200; };
+      body = mkOption { type = types.nullOr types.str; default = null; };
+      timeout = mkOption { type = types.ints.unsigned; default = 10; };
+      retries = mkOption { type = types.ints.unsigned; default = 3; };
+      interval = mkOption { type = types.ints.unsigned; default = 2; };
+      initialDelay = mkOption { type = types.ints.unsigned; default = 0; };
+    };
+  };
+
   deploymentOptions = { name, lib, ... }: let inherit (lib) mkOption types; in {
     options.deployment = {
       targetHost = mkOption { type = types.nullOr types.str; default = name; };
@@ -105,6 +121,7 @@ let
       sshOptions = mkOption { type = types.listOf types.str; default = [ ]; };
       # hive extension: roll back a switch hive cannot confirm over a new connection.
       magicRollback = mkOption { type = types.bool; default = true; };
+      healthChecks = mkOption { type = types.listOf (types.submodule healthCheckType); default = [ ]; };
     };
   };
 
@@ -174,6 +191,8 @@ let
         replaceUnknownProfiles privilegeEscalationCommand;
       sshOptions = d.sshOptions or [ ];
       magicRollback = d.magicRollback or true;
+      healthChecks = map (c: { inherit (c) name cmd http from status body timeout retries interval initialDelay; })
+        (d.healthChecks or [ ]);
       keys = mapAttrs (_: keyJson) d.keys;
     };
 
