@@ -40,6 +40,7 @@ const events = (stdout: string) =>
 
 describe("staged rollouts", () => {
   const fleet = useFleet({ hosts: NODES.map((name) => ({ name })) });
+  let haltedHive = "";
 
   const hive = (log: string, tag: string, failing: string[] = []) =>
     writeHive(
@@ -82,6 +83,7 @@ describe("staged rollouts", () => {
     );
     const log = await activationLog();
     const dir = await hive(log.file, `halt-${Date.now()}`, ["r3"]);
+    haltedHive = dir;
     const result = await runHive(fleet(), dir, [
       "apply",
       "--waves",
@@ -109,5 +111,21 @@ describe("staged rollouts", () => {
     expect(await fleet().host("r3").currentSystem()).toBe(before.get("r3"));
     const skipped = all.find((e) => e["type"] === "node-done" && e["node"] === "r7");
     expect(skipped?.["message"]).toMatch(/not started: the rollout halted/);
+  });
+
+  it("--on @failed,@skipped retries just what failed or never started in the last run of the hive", async () => {
+    const log = await activationLog();
+    // The same hive, fixed: r3 no longer fails.
+    const fixed = await hive(log.file, `fixed-${Date.now()}`);
+    await writeFile(join(haltedHive, "hive.nix"), await readFile(join(fixed, "hive.nix"), "utf8"));
+    const result = await runHive(fleet(), haltedHive, ["apply", "--on", "@failed,@skipped", "--log-format", "json"]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const summary = events(result.stdout).at(-1) as { nodes: { node: string; outcome: string }[] };
+    expect(summary.nodes.map((n) => n.node)).toEqual(["r3", "r5", "r6", "r7"]);
+    expect((await log.read()).has("r1")).toBe(false);
+    // Nothing failed this time: asking for the failures again is an empty selection.
+    const none = await runHive(fleet(), haltedHive, ["apply", "--on", "@failed"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--on @failed: no node failed in the last run of this hive/);
   });
 });

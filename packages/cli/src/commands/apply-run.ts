@@ -13,6 +13,7 @@ import { planJson, renderPlan } from "../plan.js";
 import { buildCapabilities, dryRunTable, schedulerOptions } from "../build-setup.js";
 import { printError } from "../report.js";
 import { rolloutPolicyFrom } from "../rollout-options.js";
+import { recordLastRun, withOutcomeSelectors } from "../last-run.js";
 import { ask, stageRenderer, summaryLine, summaryPainter } from "../run-output.js";
 import type { ApplyArgs } from "./apply-options.js";
 import { deployOrigin, hiveDirectory, selectLocalNode, type LocalTarget } from "./apply-context.js";
@@ -65,7 +66,7 @@ async function applyWith(
   const { local } = mode;
   const hive = await openHive(args);
   interrupts.check();
-  const filter = nodeFilterFrom(args);
+  const filter = await withOutcomeSelectors(nodeFilterFrom(args), hiveDirectory(hive));
   if (local === undefined && mode.diff === undefined && (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys))
     requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
   const selected = local === undefined ? await hive.select(filter) : await selectLocalNode(hive, local);
@@ -178,6 +179,7 @@ async function applyWith(
     const ready = built;
     results = await staged(goal, (onEvent) => run.deployBuilt(goal, ready, onEvent));
   }
+  await recordLastRun(hiveDirectory(hive), runId, results);
   if (json) {
     json.summary(results, Date.now() - startedAt);
     json.flush();
