@@ -128,4 +128,31 @@ describe("staged rollouts", () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--on @failed: no node failed in the last run of this hive/);
   });
+
+  it("--rollback-on-halt: every host this run switched goes back when the rollout halts", async () => {
+    const before = new Map(
+      await Promise.all(NODES.map(async (n) => [n, await fleet().host(n).currentSystem()] as const)),
+    );
+    const log = await activationLog();
+    const dir = await hive(log.file, `undo-${Date.now()}`, ["r3"]);
+    const result = await runHive(fleet(), dir, [
+      "apply",
+      "--waves",
+      "2",
+      "--max-failures",
+      "0",
+      "--rollback-on-halt",
+      "--log-format",
+      "json",
+    ]);
+    expect(result.code).toBe(1);
+    const summary = events(result.stdout).at(-1) as { nodes: { node: string; outcome: string; step?: string }[] };
+    const outcome = (n: string) => summary.nodes.find((r) => r.node === n);
+    // Wave 1 and the rest of wave 2 switched, then went back; the later waves never started.
+    for (const n of ["r1", "r2", "r4"]) expect(outcome(n), n).toMatchObject({ outcome: "failed", step: "rollback" });
+    for (const n of ["r5", "r6", "r7"]) expect(outcome(n)?.outcome, n).toBe("skipped");
+    for (const n of NODES) expect(await fleet().host(n).currentSystem(), n).toBe(before.get(n));
+    const done = events(result.stdout).filter((e) => e["type"] === "node-done" && e["node"] === "r1");
+    expect(String(done.at(-1)?.["message"])).toMatch(/switched, then rolled back because the rollout halted/);
+  });
 });

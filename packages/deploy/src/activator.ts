@@ -114,9 +114,14 @@ function parsePoll(stdout: string): Poll {
  * runner that vanishes (power cut, killed) or a host that reboots under it is noticed at the next
  * poll, and hive restores the previous system then.
  */
-export async function activate(host: Host, plan: ActivationPlan, options: ActivateOptions): Promise<ActivationResult> {
+export async function activate(
+  host: Host,
+  plan: ActivationPlan,
+  options: ActivateOptions,
+  mode: "activate" | "rollback" = "activate",
+): Promise<ActivationResult> {
   const node = host.node;
-  const started = await startRunner(host, "activate", plan);
+  const started = await startRunner(host, mode, plan);
   let interruption: Interruption | undefined;
   let deadline = Date.now() + options.timeoutMs;
   let unreachableSince: number | undefined;

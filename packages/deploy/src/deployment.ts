@@ -15,7 +15,15 @@ import {
   type StorePath,
   type Transport,
 } from "@hive/core";
-import { activateNode, buildOnTarget, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
+import {
+  activateNode,
+  buildOnTarget,
+  isUnchanged,
+  pushNode,
+  rollBackNode,
+  type NodeDeployOptions,
+} from "./node-deploy.js";
+import type { ActivationPlan } from "./activator.js";
 import { uploadKeys, type KeySources } from "./keys.js";
 import { rebootAndWait } from "./reboot.js";
 import { SharedExporter } from "./shared-export.js";
@@ -44,6 +52,8 @@ export interface DeploymentOptions extends Omit<
   signal?: AbortSignal;
   /** Staged activations over these nodes (in this order): canaries, waves, a failure budget. */
   rollout?: { nodes: readonly NodeName[]; policy: RolloutPolicy };
+  /** When a rollout halts, roll back every node this run switched (--rollback-on-halt). */
+  rollbackOnHalt?: boolean;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -96,6 +106,8 @@ export class Deployment {
   /** Who this run is, in the deploy lock of every host it changes. */
   private readonly holder: LockHolder;
   private readonly rollout: Rollout | undefined;
+  /** What each node's activation replaced, to undo it if the rollout halts. */
+  private readonly switched = new Map<NodeName, { host: Host; plan: ActivationPlan; options: NodeDeployOptions }>();
 
   constructor(private readonly options: DeploymentOptions) {
     this.rollout =
@@ -242,7 +254,8 @@ export class Deployment {
         if (system !== undefined && traits.activation !== null && !pushed.same) {
           step = "activate";
           const activated = await this.phase(this.activateQueue, async () => {
-            await activateNode(host, system, pushed.state, nodeOptions);
+            const plan = await activateNode(host, system, pushed.state, nodeOptions);
+            if (plan !== undefined) this.switched.set(node.name, { host, plan, options: nodeOptions });
             return true;
           });
           if (activated === undefined) return this.interrupted(node.name, step);
@@ -281,6 +294,28 @@ export class Deployment {
   /** Waits for every node added so far, and returns one result per node. */
   async finish(): Promise<NodeResult[]> {
     await Promise.all(this.running);
+    const halted = this.rollout?.halted;
+    if (halted !== undefined && this.options.rollbackOnHalt === true) await this.rollBackSwitched(halted);
     return [...this.results.values()];
+  }
+
+  /** Every node this run switched goes back to what it ran, under its lock again. */
+  private async rollBackSwitched(halted: string): Promise<void> {
+    const why = `the rollout halted (${halted})`;
+    await Promise.all(
+      [...this.switched].map(([node, { host, plan, options }]) =>
+        this.activateQueue.add(async () => {
+          let lock: HostLock | undefined;
+          try {
+            lock = await lockHost(host, this.holder, { force: this.options.breakLock });
+            this.done(failedResult(node, "rollback", await rollBackNode(host, plan, why, options)));
+          } catch (error) {
+            this.done(failedResult(node, "rollback", error));
+          } finally {
+            await lock?.release();
+          }
+        }),
+      ),
+    );
   }
 }

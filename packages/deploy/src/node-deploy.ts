@@ -10,7 +10,7 @@ import {
   type StorePath,
 } from "@hive/core";
 import { invalidPaths } from "@hive/nix";
-import { activate, type ActivationResult } from "./activator.js";
+import { activate, type ActivationPlan, type ActivationResult } from "./activator.js";
 import { SYSTEM_PROFILE } from "./host-paths.js";
 import type { HostState } from "./host-state.js";
 import type { Host } from "./host.js";
@@ -133,10 +133,10 @@ export async function activateNode(
   system: StorePath,
   state: HostState,
   options: NodeDeployOptions,
-): Promise<void> {
+): Promise<ActivationPlan | undefined> {
   const node = host.node;
   const traits = GOAL_TRAITS[options.goal];
-  if (traits.activation === null) return;
+  if (traits.activation === null) return undefined;
   options.onEvent({ type: "step", node, step: "activate", detail: traits.activation });
   const signal = host.signal ? { signal: host.signal } : {};
   if (
@@ -167,23 +167,27 @@ export async function activateNode(
     reconnect || checks.length > 0
       ? Math.ceil((reconnect ? options.confirmTimeoutMs : 10_000) / 1000) + checksBudgetSeconds(checks)
       : 0;
-  const result = await activate(
-    host,
-    { system, action: traits.activation, setProfile: traits.switchesProfile, previous, confirmSeconds, reconnect },
-    {
-      ...(checks.length > 0
-        ? {
-            check: () =>
-              runHealthChecks(host, checks, (line) => options.onEvent({ type: "log", node, step: "activate", line })),
-          }
-        : {}),
-      timeoutMs: options.activationTimeoutMs,
-      // Long enough to see the host restore itself when hive cannot get back in.
-      unreachableMs: Math.max(Math.min(options.activationTimeoutMs, UNREACHABLE_MS), (confirmSeconds + 30) * 1000),
-      onWaiting: (reason) => options.onEvent({ type: "warning", node, message: reason }),
-      onLog: (line) => options.onEvent({ type: "log", node, step: "activate", line }),
-    },
-  );
+  const plan = {
+    system,
+    action: traits.activation,
+    setProfile: traits.switchesProfile,
+    previous,
+    confirmSeconds,
+    reconnect,
+  };
+  const result = await activate(host, plan, {
+    ...(checks.length > 0
+      ? {
+          check: () =>
+            runHealthChecks(host, checks, (line) => options.onEvent({ type: "log", node, step: "activate", line })),
+        }
+      : {}),
+    timeoutMs: options.activationTimeoutMs,
+    // Long enough to see the host restore itself when hive cannot get back in.
+    unreachableMs: Math.max(Math.min(options.activationTimeoutMs, UNREACHABLE_MS), (confirmSeconds + 30) * 1000),
+    onWaiting: (reason) => options.onEvent({ type: "warning", node, message: reason }),
+    onLog: (line) => options.onEvent({ type: "log", node, step: "activate", line }),
+  });
   for (const line of result.log.split("\n"))
     if (line !== "") options.onEvent({ type: "log", node, step: "activate", line });
   const succeeded =
@@ -200,8 +204,49 @@ export async function activateNode(
       : {}),
     ...(previous.generation !== undefined ? { previousGeneration: previous.generation } : {}),
   });
-  if (succeeded) return;
+  if (succeeded) return plan;
   throw activationFailure(node, system, traits.activation, previous, result, options);
+}
+
+/**
+ * Puts back what a successful activation replaced (--rollback-on-halt): the previous generation
+ * and its switch-to-configuration, run on the host as a failed activation's restore is.
+ */
+export async function rollBackNode(
+  host: Host,
+  plan: ActivationPlan,
+  why: string,
+  options: NodeDeployOptions,
+): Promise<HiveError> {
+  const node = host.node;
+  options.onEvent({ type: "step", node, step: "rollback", detail: why });
+  const result = await activate(
+    host,
+    { ...plan, confirmSeconds: 0 },
+    { timeoutMs: options.activationTimeoutMs, unreachableMs: UNREACHABLE_MS },
+    "rollback",
+  );
+  for (const line of result.log.split("\n"))
+    if (line !== "") options.onEvent({ type: "log", node, step: "rollback", line });
+  await recordDeploy(host, options, {
+    system: plan.system,
+    outcome: result.rollback === "ok" ? "rolled-back" : "failed",
+    ...(plan.previous.generation !== undefined ? { previousGeneration: plan.previous.generation } : {}),
+  });
+  const now =
+    result.current === result.profile
+      ? `the host runs and boots ${result.current ?? "no system"}`
+      : `the host runs ${result.current ?? "no system"} and boots ${result.profile ?? "no system"}`;
+  return result.rollback === "ok"
+    ? new HiveError(
+        "HIVE_ACTIVATION_FAILED",
+        `node ${node}: rollback: switched, then rolled back because ${why}: ${now}`,
+      )
+    : new HiveError(
+        "HIVE_ROLLBACK_FAILED",
+        `node ${node}: rollback: switched, and rolling it back because ${why} failed (${typeof result.rollback === "object" ? result.rollback.failed : result.rollback}): ${now}`,
+        { hint: `the whole output is in ${result.logPath} on the host` },
+      );
 }
 
 /** A failed activation, told as what happened and what the host runs now. */

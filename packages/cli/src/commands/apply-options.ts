@@ -74,6 +74,11 @@ export function withApplyOptions<T>(y: Argv<T>) {
       type: "string",
       describe: "failed nodes tolerated (N or P%); one more halts the rollout: no new host starts",
     })
+    .option("rollback-on-halt", {
+      type: "boolean",
+      default: false,
+      describe: "when the rollout halts, roll back every host this run switched",
+    })
     .option("break-lock", {
       type: "boolean",
       default: false,
@@ -141,6 +146,7 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   canary?: string | undefined;
   waves?: string | undefined;
   "max-failures"?: string | undefined;
+  "rollback-on-halt": boolean;
   "magic-rollback": boolean;
   "confirm-timeout": number;
   substitute: boolean;

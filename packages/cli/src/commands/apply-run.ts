@@ -117,6 +117,7 @@ async function applyWith(
     breakLock: args["break-lock"],
     confirmTimeoutMs: args["magic-rollback"] ? args["confirm-timeout"] * 1000 : 0,
     ...(rolloutPolicy !== undefined ? { rolloutPolicy } : {}),
+    rollbackOnHalt: args["rollback-on-halt"],
     starting: interrupts.starting.signal,
     aborting: interrupts.aborting.signal,
   });

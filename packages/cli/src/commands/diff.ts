@@ -30,6 +30,7 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
           "break-lock": false,
           "magic-rollback": true,
           "confirm-timeout": 30,
+          "rollback-on-halt": false,
           substitute: true,
           reactivate: false,
           "force-replace-unknown-profiles": false,
