@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { describe, expect, it } from "vitest";
 import { useFleet } from "../support/fleet.js";
-import { runHive, writeHive } from "../faults/fault-kit.js";
+import { runHive, startHive, waitFor, writeHive } from "../faults/fault-kit.js";
 
 const NODES = ["c1", "c2", "c3", "c4"];
 
@@ -82,5 +82,29 @@ describe("health checks", () => {
     } finally {
       await web.close();
     }
+  });
+
+  it("--soak: checks run again on the hosts switched so far before the next wave; a failure halts it", async () => {
+    const dir = await hive(`soak-${Date.now()}`, []);
+    const run = startHive(fleet(), dir, [
+      "apply",
+      "--waves",
+      "2",
+      "--soak",
+      "3",
+      "--max-failures",
+      "0",
+      "--log-format",
+      "plain",
+    ]);
+    await waitFor("wave 1 to end", () => /hive \| wave 1 done/.test(run.stderr()));
+    // c1 falls ill while the first wave soaks.
+    await fleet().host("c1").run(["rm", "-f", "/run/healthy"]);
+    const code = await run.exited;
+    expect(code, run.stdout() + run.stderr()).toBe(1);
+    expect(run.stdout()).toMatch(/^c1: failed at activate: .*health check marker failed during the soak/m);
+    expect(run.stderr()).toMatch(/hive \| rollout halted: .*the last: c1/);
+    expect(run.stdout()).toMatch(/^c3: skipped: not started: the rollout halted/m);
+    expect(run.stdout()).toMatch(/^c4: skipped: not started: the rollout halted/m);
   });
 });

@@ -6,6 +6,15 @@ export interface RolloutArgs {
   canary?: string | undefined;
   waves?: string | undefined;
   "max-failures"?: string | undefined;
+  soak?: string | undefined;
+}
+
+/** `--soak`: seconds, or a duration such as 30s, 2m. */
+function soakMs(text: string): number {
+  const match = /^(\d+)(s|m)?$/.exec(text.trim());
+  if (match === null)
+    throw usage(`--soak ${JSON.stringify(text)} is not a duration`, "e.g. --soak 30 (seconds), --soak 2m");
+  return Number(match[1]) * (match[2] === "m" ? 60_000 : 1000);
 }
 
 function usage(message: string, hint: string): HiveError {
@@ -36,7 +45,13 @@ export async function rolloutPolicyFrom(
   hive: Hive,
   selected: readonly NodeName[],
 ): Promise<RolloutPolicy | undefined> {
-  if (args.canary === undefined && args.waves === undefined && args["max-failures"] === undefined) return undefined;
+  if (
+    args.canary === undefined &&
+    args.waves === undefined &&
+    args["max-failures"] === undefined &&
+    args.soak === undefined
+  )
+    return undefined;
   let canary: NodeName[] = [];
   if (args.canary !== undefined) {
     if (/^\d+$/.test(args.canary)) canary = selected.slice(0, Number(args.canary));
@@ -62,5 +77,5 @@ export async function rolloutPolicyFrom(
       );
     maxFailures = match[2] === "%" ? Math.floor((Number(match[1]) / 100) * selected.length) : Number(match[1]);
   }
-  return { canary, waves, maxFailures };
+  return { canary, waves, maxFailures, ...(args.soak !== undefined ? { soakMs: soakMs(args.soak) } : {}) };
 }

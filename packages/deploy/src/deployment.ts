@@ -3,6 +3,7 @@ import { hostname, userInfo } from "node:os";
 import PQueue from "p-queue";
 import {
   GOAL_TRAITS,
+  HiveError,
   isHiveError,
   parseStorePath,
   type DeployEvent,
@@ -24,6 +25,7 @@ import {
   type NodeDeployOptions,
 } from "./node-deploy.js";
 import type { ActivationPlan } from "./activator.js";
+import { runHealthChecks } from "./health-checks.js";
 import { uploadKeys, type KeySources } from "./keys.js";
 import { rebootAndWait } from "./reboot.js";
 import { SharedExporter } from "./shared-export.js";
@@ -113,7 +115,12 @@ export class Deployment {
     this.rollout =
       options.rollout === undefined
         ? undefined
-        : new Rollout(options.rollout.nodes, options.rollout.policy, (e) => this.emit(e));
+        : new Rollout(
+            options.rollout.nodes,
+            options.rollout.policy,
+            (e) => this.emit(e),
+            () => this.soak(),
+          );
     this.pushQueue = new PQueue({ concurrency: options.parallel });
     this.activateQueue = new PQueue({ concurrency: options.parallel });
     this.holder = {
@@ -297,6 +304,33 @@ export class Deployment {
     const halted = this.rollout?.halted;
     if (halted !== undefined && this.options.rollbackOnHalt === true) await this.rollBackSwitched(halted);
     return [...this.results.values()];
+  }
+
+  /** The soak between waves: every node switched so far runs its health checks again. */
+  private async soak(): Promise<NodeName[]> {
+    const failing: NodeName[] = [];
+    await Promise.all(
+      [...this.switched].map(async ([node, { host, options }]) => {
+        if (options.healthChecks.length === 0) return;
+        const failure = await runHealthChecks(host, options.healthChecks, (line) =>
+          this.emit({ type: "log", node, step: "activate", line: `soak: ${line}` }),
+        );
+        if (failure === undefined) return;
+        failing.push(node);
+        this.done(
+          failedResult(
+            node,
+            "activate",
+            new HiveError(
+              "HIVE_ACTIVATION_FAILED",
+              `node ${node}: activate: switched, but health check ${failure.name} failed during the soak (${failure.output.replace(/\n/g, " ")})`,
+              { hint: "--rollback-on-halt rolls back what a halted rollout switched" },
+            ),
+          ),
+        );
+      }),
+    );
+    return failing;
   }
 
   /** Every node this run switched goes back to what it ran, under its lock again. */

@@ -8,7 +8,12 @@ export interface RolloutPolicy {
   waves: readonly number[];
   /** Failed nodes the rollout tolerates; one more halts it (no new activation starts). */
   maxFailures: number;
+  /** Between waves, wait this long, then re-run the health checks of every node switched so far. */
+  soakMs?: number;
 }
+
+/** Re-runs the health checks of the nodes switched so far; resolves with those that fail. */
+export type Soak = () => Promise<NodeName[]>;
 
 /** The waves of a rollout over `nodes` (in their order), canaries first. */
 export function planWaves(nodes: readonly NodeName[], policy: RolloutPolicy): NodeName[][] {
@@ -40,11 +45,15 @@ export class Rollout {
   private failures = 0;
   private haltedBecause: string | undefined;
   private readonly waiting = new Map<number, (() => void)[]>();
+  /** The wave whose soak has run (or runs): the next wave opens after it. */
+  private soaked = -1;
+  private soaking = false;
 
   constructor(
     nodes: readonly NodeName[],
     private readonly policy: RolloutPolicy,
     private readonly emit: (event: DeployEvent) => void,
+    private readonly soak?: Soak,
   ) {
     this.waves = planWaves(nodes, policy);
     this.waves.forEach((wave, i) => wave.forEach((n) => this.waveOf.set(n, i)));
@@ -70,14 +79,17 @@ export class Rollout {
   end(node: NodeName, failed: boolean): void {
     if (this.ended.has(node)) return;
     this.ended.set(node, failed);
-    if (failed) this.failures++;
-    if (failed && this.failures > this.policy.maxFailures && this.haltedBecause === undefined) {
+    if (failed) this.fail(node);
+    this.advance();
+  }
+
+  private fail(node: NodeName): void {
+    this.failures++;
+    if (this.failures > this.policy.maxFailures && this.haltedBecause === undefined) {
       this.haltedBecause = `${this.failures} node(s) failed, more than --max-failures ${this.policy.maxFailures} (the last: ${node})`;
       this.emit({ type: "halt", reason: this.haltedBecause });
       this.wakeAll();
-      return;
     }
-    this.advance();
   }
 
   /** Nodes that will never take part (never evaluated): they no longer hold their wave back. */
@@ -95,8 +107,17 @@ export class Rollout {
     while (this.haltedBecause === undefined) {
       const current = this.waves[this.open];
       if (current !== undefined) {
-        if (!current.every((n) => this.ended.has(n))) return;
-        this.emit({ type: "wave-done", wave: this.open + 1, failed: current.filter((n) => this.ended.get(n)) });
+        if (!current.every((n) => this.ended.has(n)) || this.soaking) return;
+        if (this.soaked < this.open) {
+          this.emit({ type: "wave-done", wave: this.open + 1, failed: current.filter((n) => this.ended.get(n)) });
+          if (this.open + 1 < this.waves.length && this.policy.soakMs !== undefined && this.soak !== undefined) {
+            // The soak: the hosts switched so far run a while, then their checks run again.
+            this.soaking = true;
+            void this.soakThenAdvance(this.soak, this.policy.soakMs);
+            return;
+          }
+          this.soaked = this.open;
+        }
       }
       if (this.open + 1 >= this.waves.length) return;
       this.open++;
@@ -104,6 +125,19 @@ export class Rollout {
       for (const wake of this.waiting.get(this.open) ?? []) wake();
       this.waiting.delete(this.open);
     }
+  }
+
+  private async soakThenAdvance(soak: Soak, ms: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    const failing = await soak().catch(() => []);
+    for (const node of failing) {
+      if (this.ended.get(node) === true) continue;
+      this.ended.set(node, true);
+      this.fail(node);
+    }
+    this.soaked = this.open;
+    this.soaking = false;
+    if (this.haltedBecause === undefined) this.advance();
   }
 
   private wakeAll(): void {

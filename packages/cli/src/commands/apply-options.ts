@@ -74,6 +74,11 @@ export function withApplyOptions<T>(y: Argv<T>) {
       type: "string",
       describe: "failed nodes tolerated (N or P%); one more halts the rollout: no new host starts",
     })
+    .option("soak", {
+      type: "string",
+      describe:
+        "between waves, wait this long (30, 30s, 2m), then re-run the health checks of every host switched so far",
+    })
     .option("rollback-on-halt", {
       type: "boolean",
       default: false,
@@ -147,6 +152,7 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   waves?: string | undefined;
   "max-failures"?: string | undefined;
   "rollback-on-halt": boolean;
+  soak?: string | undefined;
   "magic-rollback": boolean;
   "confirm-timeout": number;
   substitute: boolean;
