@@ -155,4 +155,23 @@ describe("staged rollouts", () => {
     const done = events(result.stdout).filter((e) => e["type"] === "node-done" && e["node"] === "r1");
     expect(String(done.at(-1)?.["message"])).toMatch(/switched, then rolled back because the rollout halted/);
   });
+
+  it("takes the rollout policy from the hive's meta.rollout when the command line gives none", async () => {
+    const log = await activationLog();
+    const dir = await hive(log.file, `meta-${Date.now()}`);
+    const file = join(dir, "hive.nix");
+    await writeFile(
+      file,
+      (await readFile(file, "utf8")).replace(
+        "meta.nixpkgs =",
+        'meta.rollout = { canary = "r7"; waves = 3; };\n  meta.nixpkgs =',
+      ),
+    );
+    const result = await runHive(fleet(), dir, ["apply", "--log-format", "json"]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const waves = events(result.stdout)
+      .filter((e) => e["type"] === "wave-start")
+      .map((e) => e["nodes"]);
+    expect(waves).toEqual([["r7"], ["r1", "r2", "r3"], ["r4", "r5", "r6"]]);
+  });
 });

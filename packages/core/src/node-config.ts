@@ -87,6 +87,16 @@ const metaSchema = z.object({
   description: z.string(),
   machinesFile: z.string().nullable(),
   allowApplyAll: z.boolean(),
+  // hive extension: the rollout policy apply uses unless the command line says otherwise.
+  rollout: z
+    .object({
+      canary: z.string().nullable(),
+      waves: z.string().nullable(),
+      maxFailures: z.string().nullable(),
+      soak: z.string().nullable(),
+      rollbackOnHalt: z.boolean(),
+    })
+    .optional(),
 });
 export type HiveMeta = z.infer<typeof metaSchema>;
 

@@ -71,6 +71,19 @@ let
       nodeSpecialArgs = mkOption { type = types.attrsOf types.unspecified; default = { }; };
       machinesFile = mkOption { type = types.nullOr types.path; default = null; apply = v: if v == null then null else toString v; };
       allowApplyAll = mkOption { type = types.bool; default = true; };
+      # hive extension: the rollout policy apply uses unless the command line says otherwise.
+      rollout = mkOption {
+        default = { };
+        type = types.submodule ({ ... }: {
+          options = {
+            canary = mkOption { type = types.nullOr (types.either types.int types.str); default = null; };
+            waves = mkOption { type = types.nullOr (types.either types.int types.str); default = null; };
+            maxFailures = mkOption { type = types.nullOr (types.either types.int types.str); default = null; };
+            soak = mkOption { type = types.nullOr (types.either types.int types.str); default = null; };
+            rollbackOnHalt = mkOption { type = types.bool; default = false; };
+          };
+        });
+      };
     };
   };
 
@@ -209,6 +222,14 @@ in
       description = hive.meta.description or "";
       machinesFile = hive.meta.machinesFile or null;
       allowApplyAll = hive.meta.allowApplyAll or true;
+      rollout =
+        let r = hive.meta.rollout or { }; str = v: if v == null then null else toString v; in {
+          canary = str (r.canary or null);
+          waves = str (r.waves or null);
+          maxFailures = str (r.maxFailures or null);
+          soak = str (r.soak or null);
+          rollbackOnHalt = r.rollbackOnHalt or false;
+        };
     };
   };
   # Per node, only what selecting by tag needs.

@@ -85,7 +85,16 @@ async function applyWith(
     ? await buildCapabilities(hive, args)
     : { localSystems: [], machines: [] };
   interrupts.check();
-  const rolloutPolicy = await rolloutPolicyFrom(args, hive, selected);
+  // The command line's rollout flags win over the hive's meta.rollout, one by one.
+  const fromHive = hive.info.meta.rollout;
+  const rolloutArgs = {
+    canary: args.canary ?? fromHive?.canary ?? undefined,
+    waves: args.waves ?? fromHive?.waves ?? undefined,
+    "max-failures": args["max-failures"] ?? fromHive?.maxFailures ?? undefined,
+    soak: args.soak ?? fromHive?.soak ?? undefined,
+  };
+  const rolloutPolicy =
+    GOAL_TRAITS[goal].activation === null ? undefined : await rolloutPolicyFrom(rolloutArgs, hive, selected);
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   // NDJSON when asked; else one live line per node on a terminal; plain lines for logs, CI and -v.
   const runId = randomUUID();
@@ -117,7 +126,7 @@ async function applyWith(
     breakLock: args["break-lock"],
     confirmTimeoutMs: args["magic-rollback"] ? args["confirm-timeout"] * 1000 : 0,
     ...(rolloutPolicy !== undefined ? { rolloutPolicy } : {}),
-    rollbackOnHalt: args["rollback-on-halt"],
+    rollbackOnHalt: args["rollback-on-halt"] || fromHive?.rollbackOnHalt === true,
     starting: interrupts.starting.signal,
     aborting: interrupts.aborting.signal,
   });
