@@ -3,8 +3,6 @@ import { hostname, userInfo } from "node:os";
 import PQueue from "p-queue";
 import {
   GOAL_TRAITS,
-  HiveError,
-  isHiveError,
   parseStorePath,
   type DeployEvent,
   type DeployStep,
@@ -16,16 +14,9 @@ import {
   type StorePath,
   type Transport,
 } from "@hive/core";
-import {
-  activateNode,
-  buildOnTarget,
-  isUnchanged,
-  pushNode,
-  rollBackNode,
-  type NodeDeployOptions,
-} from "./node-deploy.js";
-import type { ActivationPlan } from "./activator.js";
-import { runHealthChecks } from "./health-checks.js";
+import { activateNode, buildOnTarget, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
+import { SwitchedNodes } from "./switched-nodes.js";
+import { failedResult } from "./failed-result.js";
 import { uploadKeys, type KeySources } from "./keys.js";
 import { rebootAndWait } from "./reboot.js";
 import { SharedExporter } from "./shared-export.js";
@@ -59,31 +50,6 @@ export interface DeploymentOptions extends Omit<
   onEvent?: (event: DeployEvent) => void;
 }
 
-/** A node's failure as its result: the error's message, code and hint; an interruption skips it. */
-export function failedResult(node: NodeName, step: DeployStep, error: unknown): NodeResult {
-  if (isHiveError(error) && error.code === "HIVE_INTERRUPTED")
-    return { node, outcome: "skipped", step, message: `interrupted before ${step}` };
-  if (!isHiveError(error)) {
-    // A bug in hive fails its node with what is known, and the run goes on to its summary.
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    return {
-      node,
-      outcome: "failed",
-      step,
-      message: `node ${node}: ${step}: internal error: ${message}`,
-      hint: "this is a bug in hive: please report it with this message",
-    };
-  }
-  return {
-    node,
-    outcome: "failed",
-    step,
-    message: error.message,
-    code: error.code,
-    ...(error.hint !== undefined ? { hint: error.hint } : {}),
-  };
-}
-
 function tookOverMessage(tookOver: { holder: LockHolder | undefined; alive: boolean }): string {
   return tookOver.alive
     ? `--break-lock: took the host's deploy lock from ${describeHolder(tookOver.holder)}, which still runs`
@@ -108,10 +74,15 @@ export class Deployment {
   /** Who this run is, in the deploy lock of every host it changes. */
   private readonly holder: LockHolder;
   private readonly rollout: Rollout | undefined;
-  /** What each node's activation replaced, to undo it if the rollout halts. */
-  private readonly switched = new Map<NodeName, { host: Host; plan: ActivationPlan; options: NodeDeployOptions }>();
+  /** What each node's activation replaced: checked again at a soak, undone if the rollout halts. */
+  private readonly switched: SwitchedNodes;
 
   constructor(private readonly options: DeploymentOptions) {
+    this.switched = new SwitchedNodes({
+      emit: (e) => this.emit(e),
+      done: (r) => this.done(r),
+      lock: (host) => lockHost(host, this.holder, { force: options.breakLock }),
+    });
     this.rollout =
       options.rollout === undefined
         ? undefined
@@ -119,7 +90,7 @@ export class Deployment {
             options.rollout.nodes,
             options.rollout.policy,
             (e) => this.emit(e),
-            () => this.soak(),
+            () => this.switched.soak(),
           );
     this.pushQueue = new PQueue({ concurrency: options.parallel });
     this.activateQueue = new PQueue({ concurrency: options.parallel });
@@ -262,7 +233,7 @@ export class Deployment {
           step = "activate";
           const activated = await this.phase(this.activateQueue, async () => {
             const plan = await activateNode(host, system, pushed.state, nodeOptions);
-            if (plan !== undefined) this.switched.set(node.name, { host, plan, options: nodeOptions });
+            if (plan !== undefined) this.switched.add(node.name, { host, plan, options: nodeOptions });
             return true;
           });
           if (activated === undefined) return this.interrupted(node.name, step);
@@ -302,54 +273,8 @@ export class Deployment {
   async finish(): Promise<NodeResult[]> {
     await Promise.all(this.running);
     const halted = this.rollout?.halted;
-    if (halted !== undefined && this.options.rollbackOnHalt === true) await this.rollBackSwitched(halted);
+    if (halted !== undefined && this.options.rollbackOnHalt === true)
+      await this.switched.rollBack(`the rollout halted (${halted})`, this.activateQueue);
     return [...this.results.values()];
-  }
-
-  /** The soak between waves: every node switched so far runs its health checks again. */
-  private async soak(): Promise<NodeName[]> {
-    const failing: NodeName[] = [];
-    await Promise.all(
-      [...this.switched].map(async ([node, { host, options }]) => {
-        if (options.healthChecks.length === 0) return;
-        const failure = await runHealthChecks(host, options.healthChecks, (line) =>
-          this.emit({ type: "log", node, step: "activate", line: `soak: ${line}` }),
-        );
-        if (failure === undefined) return;
-        failing.push(node);
-        this.done(
-          failedResult(
-            node,
-            "activate",
-            new HiveError(
-              "HIVE_ACTIVATION_FAILED",
-              `node ${node}: activate: switched, but health check ${failure.name} failed during the soak (${failure.output.replace(/\n/g, " ")})`,
-              { hint: "--rollback-on-halt rolls back what a halted rollout switched" },
-            ),
-          ),
-        );
-      }),
-    );
-    return failing;
-  }
-
-  /** Every node this run switched goes back to what it ran, under its lock again. */
-  private async rollBackSwitched(halted: string): Promise<void> {
-    const why = `the rollout halted (${halted})`;
-    await Promise.all(
-      [...this.switched].map(([node, { host, plan, options }]) =>
-        this.activateQueue.add(async () => {
-          let lock: HostLock | undefined;
-          try {
-            lock = await lockHost(host, this.holder, { force: this.options.breakLock });
-            this.done(failedResult(node, "rollback", await rollBackNode(host, plan, why, options)));
-          } catch (error) {
-            this.done(failedResult(node, "rollback", error));
-          } finally {
-            await lock?.release();
-          }
-        }),
-      ),
-    );
   }
 }

@@ -1,4 +1,5 @@
-export { Deployment, failedResult, type DeploymentOptions } from "./deployment.js";
+export { Deployment, type DeploymentOptions } from "./deployment.js";
+export { failedResult } from "./failed-result.js";
 export type { DeployNode } from "./deploy-node.js";
 export { Host, type HostExecOptions } from "./host.js";
 export { activate, type ActivationPlan, type ActivationResult } from "./activator.js";

@@ -6,12 +6,11 @@ import {
   type DeployEvent,
   type Goal,
   type HealthCheck,
-  type NodeName,
   type StorePath,
 } from "@hive/core";
 import { invalidPaths } from "@hive/nix";
-import { activate, type ActivationPlan, type ActivationResult } from "./activator.js";
-import { SYSTEM_PROFILE } from "./host-paths.js";
+import { activate, type ActivationPlan } from "./activator.js";
+import { activationFailure, hostNow } from "./activation-failure.js";
 import type { HostState } from "./host-state.js";
 import type { Host } from "./host.js";
 import { checksBudgetSeconds, runHealthChecks } from "./health-checks.js";
@@ -233,10 +232,7 @@ export async function rollBackNode(
     outcome: result.rollback === "ok" ? "rolled-back" : "failed",
     ...(plan.previous.generation !== undefined ? { previousGeneration: plan.previous.generation } : {}),
   });
-  const now =
-    result.current === result.profile
-      ? `the host runs and boots ${result.current ?? "no system"}`
-      : `the host runs ${result.current ?? "no system"} and boots ${result.profile ?? "no system"}`;
+  const now = hostNow(result);
   return result.rollback === "ok"
     ? new HiveError(
         "HIVE_ACTIVATION_FAILED",
@@ -247,77 +243,6 @@ export async function rollBackNode(
         `node ${node}: rollback: switched, and rolling it back because ${why} failed (${typeof result.rollback === "object" ? result.rollback.failed : result.rollback}): ${now}`,
         { hint: `the whole output is in ${result.logPath} on the host` },
       );
-}
-
-/** A failed activation, told as what happened and what the host runs now. */
-function activationFailure(
-  node: NodeName,
-  system: StorePath,
-  action: string,
-  previous: { generation: number | undefined; system: string | undefined },
-  result: ActivationResult,
-  options: NodeDeployOptions,
-): HiveError {
-  const what =
-    result.checkFailed !== undefined
-      ? `switch-to-configuration ${action} succeeded, but health check ${result.checkFailed.name} failed (${result.checkFailed.output.replace(/\n/g, " ")})`
-      : result.unconfirmed !== undefined
-        ? `switch-to-configuration ${action} succeeded, but hive could not get back in to confirm it within ${Math.round(options.confirmTimeoutMs / 1000)} s (magic rollback; ${result.unconfirmed.reason})`
-        : result.interruption === "timeout"
-          ? `switch-to-configuration ${action} did not finish within ${Math.round(options.activationTimeoutMs / 1000)} s (--activation-timeout) and was stopped`
-          : result.interruption === "aborted"
-            ? `switch-to-configuration ${action} was stopped (interrupted)`
-            : result.interruption === "gone"
-              ? "the activation's process ended without a result (killed, or the host lost power)"
-              : result.interruption === "rebooted"
-                ? "the host rebooted during the activation"
-                : result.interruption === "stopped"
-                  ? `switch-to-configuration ${action} was stopped on the host by a signal (a shutdown, or someone killed it)`
-                  : `switch-to-configuration ${action} exited with ${result.exitCode ?? "?"}`;
-  const now =
-    result.current === result.profile
-      ? `the host runs and boots ${result.current ?? "no system"}`
-      : `the host runs ${result.current ?? "no system"} and boots ${result.profile ?? "no system"}`;
-  const tail = result.log.trim().split("\n").slice(-10).join("\n");
-  const rollback = result.rollback;
-  if (rollback === "ok") {
-    const to =
-      previous.generation !== undefined
-        ? `generation ${previous.generation} (${previous.system ?? "?"})`
-        : (previous.system ?? "?");
-    return new HiveError(
-      "HIVE_ACTIVATION_FAILED",
-      `node ${node}: activate: ${what}; rolled back to ${to}: ${now} again:\n${tail}`,
-      {
-        hint: `the whole output is in ${result.logPath} on the host`,
-      },
-    );
-  }
-  if (rollback === "unavailable" || rollback === "none") {
-    const why = rollback === "unavailable" ? "there was no earlier generation to restore" : "nothing to restore";
-    return new HiveError("HIVE_ACTIVATION_FAILED", `node ${node}: activate: ${what}; ${why}: ${now}:\n${tail}`, {
-      hint: `the whole output is in ${result.logPath} on the host`,
-    });
-  }
-  const restoredAnyway =
-    result.current === previous.system && (previous.generation === undefined || result.profile === previous.system);
-  if (restoredAnyway) {
-    // The previous system is back, but its own activation reported errors (as it may on NixOS).
-    return new HiveError(
-      "HIVE_ACTIVATION_FAILED",
-      `node ${node}: activate: ${what}; rolled back: ${now} again, but its activation exited with ${rollback.failed.replace(/^failed:/, "")} too:\n${tail}`,
-      { hint: `the whole output is in ${result.logPath} on the host` },
-    );
-  }
-  const manual =
-    previous.generation !== undefined
-      ? `nix-env --profile ${SYSTEM_PROFILE} --switch-generation ${previous.generation} && ${previous.system ?? SYSTEM_PROFILE}/bin/switch-to-configuration ${action}`
-      : `${previous.system ?? "<previous system>"}/bin/switch-to-configuration ${action}`;
-  return new HiveError(
-    "HIVE_ROLLBACK_FAILED",
-    `node ${node}: rollback: ${what}, and restoring the previous system failed too (${rollback.failed}): ${now} (wanted ${system}):\n${tail}`,
-    { hint: `the host needs a person: log in and run ${manual}; the whole output is in ${result.logPath}` },
-  );
 }
 
 /** Appends the activation to the host's history; a failure to record is a warning, not a failed deploy. */
