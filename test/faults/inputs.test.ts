@@ -13,6 +13,12 @@ describe("inputs that must not slip through", () => {
     const result = await runHive(fleet(), dir, ["apply", "--on", "!i*"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/hive: error: --on "!i\*" selects no node: nothing to switch/);
+    // `--on` with nothing after it (an unset $HOSTS) never means every node.
+    const empty = await runHive(fleet(), dir, ["apply", "--on", "", "--dry-run"]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/hive: error: --on needs nodes/);
+    const trailing = await runHive(fleet(), dir, ["apply", "--on"]);
+    expect(trailing.code).toBe(2);
     expect(await fleet().host("i1").currentSystem()).toBe(before);
   });
 

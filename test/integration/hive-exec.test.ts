@@ -82,4 +82,11 @@ describe("hive exec on a real fleet", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/hive exec needs a command/);
   });
+
+  it("takes one value per --on: the words after it are the command", async () => {
+    const dir = await hiveDir();
+    const result = await hive(["exec", "--on", "h1", "uname"], { cwd: dir, env: env() });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe("h1 | Linux\n");
+  });
 });

@@ -35,9 +35,10 @@ export function withHiveOptions<T>(y: Argv<T>) {
 export function withNodeFilter<T>(y: Argv<T>) {
   return y.option("on", {
     type: "string",
-    array: true,
+    // One value per --on (repeat it for more): `--on web-1 uptime` must not take `uptime` too.
+    coerce: (value: string | string[]) => (Array.isArray(value) ? value : [value]),
     describe: "nodes to select: names, globs and @tags, comma-separated, OR'd; !x excludes (e.g. 'web-*,@db,!web-3')",
-  });
+  }) as unknown as Argv<T & { on: string[] | undefined }>;
 }
 
 export interface HiveArgs {
@@ -60,7 +61,13 @@ export function openHive(args: HiveArgs): Promise<Hive> {
 }
 
 export function nodeFilterFrom(args: { on?: string[] | undefined }): NodeFilter | undefined {
-  return args.on === undefined ? undefined : parseNodeFilter(args.on);
+  if (args.on === undefined) return undefined;
+  // `--on` with nothing after it (an unset variable, a trailing flag) must never mean every node.
+  if (args.on.some((v) => v.trim() === ""))
+    throw new HiveError("HIVE_USAGE", "--on needs nodes: names, globs or @tags", {
+      hint: "e.g. --on web-1, --on 'web-*,@db'; leave --on out to select every node",
+    });
+  return parseNodeFilter(args.on);
 }
 
 export function evalLimitsFrom(args: { "eval-node-limit": string }, nodeCount: number): EvalLimits {
