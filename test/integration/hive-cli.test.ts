@@ -33,6 +33,12 @@ describe("the hive executable", () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it("says a usage error in a line and a hint, not the whole help", async () => {
+    const result = await run(process.execPath, [hiveBin, "apply", "--frobnicate"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("hive: Unknown argument: frobnicate\n  hint: hive apply --help lists the options\n");
+  });
+
   it("gives every command examples in its --help", async () => {
     const help = await run(process.execPath, [hiveBin, "--help"]);
     const commands = [...help.stdout.matchAll(/^ {2}hive ([a-z-]+)/gm)].map((m) => m[1] ?? "");
