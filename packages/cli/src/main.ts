@@ -28,7 +28,8 @@ try {
         `${command === undefined ? "\n" : ""}hive: ${message ?? error?.message ?? "usage error"}\n  hint: hive ${command ?? ""}${command ? " " : ""}--help lists the options\n`,
       );
       process.exitCode = 2;
-      throw new UsageError(message ?? "usage error");
+      // Without a command nothing can run, and yargs goes on to name every problem.
+      if (command !== undefined) throw new UsageError(message ?? "usage error");
     })
     .parseAsync();
 } catch (error) {
