@@ -4,7 +4,7 @@ import type { EvalLimits, Hive } from "@hive/eval";
 import { assess, type NodeStatus } from "./drift.js";
 import { Host } from "./host.js";
 import { probeHost } from "./host-state.js";
-import { knownHere } from "./node-deploy.js";
+import { hiveKnows } from "./node-deploy.js";
 import { runHealthChecks } from "./health-checks.js";
 
 /** What every command that fans out over hosts needs: the hive, the nodes, and how to reach them. */
@@ -100,12 +100,9 @@ export async function fleetStatus(options: FanOutOptions): Promise<NodeStatus[]>
         .add(() => probeHost(host))
         .then(
           async (state) => {
-            // Only a profile that is not the desired one, and not in the host's history, needs a
-            // look in this machine's store (as apply's unknown-profile check does).
+            // Only a profile that is not the desired one needs judging, as apply's unknown-profile check does.
             const installed = state.profile ?? state.current;
-            const check =
-              installed !== undefined && installed !== want && !state.history.some((r) => r.system === installed);
-            const known = !check || (await knownHere(installed));
+            const known = installed === undefined || installed === want || (await hiveKnows(state, installed));
             return assess(o.node, want, state, known);
           },
           (error: unknown) => {

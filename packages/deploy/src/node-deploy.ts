@@ -58,6 +58,18 @@ export async function knownHere(system: string, signal: { signal?: AbortSignal }
   return (await invalidPaths([path], signal)).size === 0;
 }
 
+/**
+ * Whether hive deployed a system the host has: it is in the host's history, or (asked only when
+ * not) in this machine's store. What apply refuses to replace unasked, and status calls unknown.
+ */
+export async function hiveKnows(
+  state: HostState,
+  system: string,
+  signal: { signal?: AbortSignal } = {},
+): Promise<boolean> {
+  return state.history.some((r) => r.system === system) || (await knownHere(system, signal));
+}
+
 /** Pushes a node's system to it (unless there is nothing to push). */
 export async function pushNode(host: Host, system: StorePath, options: NodeDeployOptions): Promise<void> {
   const node = host.node;
@@ -143,8 +155,7 @@ export async function activateNode(
     state.profile !== undefined &&
     !options.replaceUnknownProfiles &&
     !options.forceReplaceUnknownProfiles &&
-    !state.history.some((r) => r.system === state.profile) &&
-    !(await knownHere(state.profile, signal))
+    !(await hiveKnows(state, state.profile, signal))
   ) {
     throw new HiveError(
       "HIVE_UNKNOWN_PROFILE",

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { GOAL_TRAITS, HiveError, requireExplicitSelection, type Goal, type NodeResult } from "@hive/core";
+import {
+  GOAL_TRAITS,
+  HiveError,
+  requireExplicitSelection,
+  type DeployEvent,
+  type Goal,
+  type NodeResult,
+} from "@hive/core";
 import { FleetRun } from "@hive/deploy";
 import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
@@ -132,15 +139,9 @@ async function applyWith(
   });
   setCurrent(run);
   // Each stage renders on its own: the header names what runs ("build", "apply switch", "apply-local boot").
-  const sink = (stageGoal: Goal) => {
+  const staged = async (stageGoal: Goal, work: (onEvent: (e: DeployEvent) => void) => Promise<NodeResult[]>) => {
     const title = stageGoal === "build" ? "build" : `${mode.local ? "apply-local" : "apply"} ${stageGoal}`;
-    return stageRenderer(args, json, title, selected);
-  };
-  const staged = async (
-    stageGoal: Goal,
-    work: (onEvent: ReturnType<typeof sink>["onEvent"]) => Promise<NodeResult[]>,
-  ) => {
-    const renderer = sink(stageGoal);
+    const renderer = stageRenderer(args, json, title, selected);
     try {
       return await work(renderer.onEvent);
     } finally {
