@@ -5,6 +5,22 @@ import { defineConfig } from "vitest/config";
 const packages = fileURLToPath(new URL("./packages/", import.meta.url));
 const alias = [{ find: /^@hive\/([a-z]+)$/, replacement: `${packages}$1/src/index.ts` }];
 
+/** Tests against a real fleet: each file brings up its own; two at a time fit two cores. */
+function fleetProject(name: string, dir: string, testTimeout: number, groupOrder: number) {
+  return {
+    resolve: { alias },
+    test: {
+      name,
+      include: [`test/${dir}/**/*.test.ts`],
+      globalSetup: ["test/temp-setup.ts", "test/global-setup.ts"],
+      testTimeout,
+      hookTimeout: 120_000,
+      maxWorkers: 2,
+      sequence: { groupOrder },
+    },
+  };
+}
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -18,32 +34,9 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
         },
       },
-      {
-        resolve: { alias },
-        test: {
-          name: "integration",
-          include: ["test/integration/**/*.test.ts"],
-          globalSetup: ["test/temp-setup.ts", "test/global-setup.ts"],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-          // Each file brings up its own fleet; two at a time fit two cores.
-          maxWorkers: 2,
-          sequence: { groupOrder: 1 },
-        },
-      },
-      {
-        resolve: { alias },
-        test: {
-          // Faults injected at chosen moments, each followed by the invariants (test/faults/).
-          name: "faults",
-          include: ["test/faults/**/*.test.ts"],
-          globalSetup: ["test/temp-setup.ts", "test/global-setup.ts"],
-          testTimeout: 180_000,
-          hookTimeout: 120_000,
-          maxWorkers: 2,
-          sequence: { groupOrder: 2 },
-        },
-      },
+      fleetProject("integration", "integration", 120_000, 1),
+      // Faults injected at chosen moments, each followed by the invariants.
+      fleetProject("faults", "faults", 180_000, 2),
     ],
   },
 });

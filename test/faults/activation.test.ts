@@ -12,6 +12,7 @@ import {
   startHive,
   systemOf,
   writeHive,
+  baseline as baselineOf,
 } from "./fault-kit.js";
 
 describe("faults during activation", () => {
@@ -19,15 +20,7 @@ describe("faults during activation", () => {
     hosts: [{ name: "f1" }, { name: "f2" }, { name: "f3" }, { name: "f4" }, { name: "f5" }, { name: "f6" }],
   });
 
-  /** Deploys a good system to a host and returns it. */
-  async function baseline(host: string): Promise<string> {
-    const dir = await writeHive({ [host]: `environment.etc.base.text = "${host}-${Date.now()}";` });
-    const result = await runHive(fleet(), dir, ["apply", "--on", host]);
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    const system = systemOf(result.stdout, host);
-    if (system === undefined) throw new Error(`no system for ${host}:\n${result.stdout}`);
-    return system;
-  }
+  const baseline = (host: string) => baselineOf(fleet(), host);
 
   it("a failed activation restores the running system, and is activated again next time, not called unchanged", async () => {
     const before = await baseline("f1");

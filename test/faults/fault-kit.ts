@@ -151,6 +151,32 @@ export function systemOf(stdout: string, node: string): string | undefined {
   )?.[1];
 }
 
+/** Deploys a good system of its own to a host (the "before" of a fault) and returns it. */
+export async function baseline(fleet: Testbed, host: string): Promise<string> {
+  const dir = await writeHive({ [host]: `environment.etc.base.text = "${host}-${Date.now()}";` });
+  const result = await runHive(fleet, dir, ["apply", "--on", host]);
+  expect(result.code, result.stdout + result.stderr).toBe(0);
+  const system = systemOf(result.stdout, host);
+  if (system === undefined) throw new Error(`no system for ${host}:\n${result.stdout}`);
+  return system;
+}
+
+/** The lines of `--log-format json` output, parsed. */
+export function ndjson(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** What each host runs now. */
+export async function currentSystems(
+  fleet: Testbed,
+  hosts: readonly string[],
+): Promise<Map<string, string | undefined>> {
+  return new Map(await Promise.all(hosts.map(async (n) => [n, await fleet.host(n).currentSystem()] as const)));
+}
+
 /** The last hive history record on a host. */
 export async function lastRecord(fleet: Testbed, host: string): Promise<Record<string, unknown> | undefined> {
   const result = await fleet.host(host).run(["sh", "-c", "tail -n 1 /nix/var/hive/history.jsonl 2>/dev/null"]);

@@ -6,12 +6,12 @@ import {
   activationStarted,
   expectInvariants,
   lastRecord,
-  runHive,
   slowActivation,
   startHive,
   systemOf,
   waitFor,
   writeHive,
+  baseline as baselineOf,
 } from "./fault-kit.js";
 
 /** Processes whose parent is `parent` and whose command line matches. */
@@ -39,12 +39,7 @@ const slowEvaluation = `environment.etc.sum.text = toString (builtins.foldl' bui
 describe("signals and killed helpers", () => {
   const fleet = useFleet({ hosts: [{ name: "s1" }, { name: "s2" }, { name: "s3" }, { name: "s4" }, { name: "s5" }] });
 
-  async function baseline(host: string): Promise<string> {
-    const dir = await writeHive({ [host]: `environment.etc.base.text = "${host}-${Date.now()}";` });
-    const result = await runHive(fleet(), dir, ["apply", "--on", host]);
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    return systemOf(result.stdout, host) ?? "";
-  }
+  const baseline = (host: string) => baselineOf(fleet(), host);
 
   it("Ctrl-C at a terminal (SIGINT to the whole group) during a push: no crash, a summary, exit 130", async () => {
     const before = await baseline("s1");

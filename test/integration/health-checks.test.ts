@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { describe, expect, it } from "vitest";
 import { useFleet } from "../support/fleet.js";
-import { runHive, startHive, waitFor, writeHive } from "../faults/fault-kit.js";
+import { currentSystems, ndjson, runHive, startHive, waitFor, writeHive } from "../faults/fault-kit.js";
 
 const NODES = ["c1", "c2", "c3", "c4"];
 
@@ -36,9 +36,7 @@ describe("health checks", () => {
   it("a failing check rolls its host back; with --max-failures 0 no later wave starts (NDJSON shows the halt)", async () => {
     const base = await runHive(fleet(), await hive(`base-${Date.now()}`, []), ["apply"]);
     expect(base.code, base.stdout + base.stderr).toBe(0);
-    const before = new Map(
-      await Promise.all(NODES.map(async (n) => [n, await fleet().host(n).currentSystem()] as const)),
-    );
+    const before = await currentSystems(fleet(), NODES);
     const dir = await hive(`sick-${Date.now()}`, ["c2"]);
     const result = await runHive(fleet(), dir, [
       "apply",
@@ -50,10 +48,7 @@ describe("health checks", () => {
       "json",
     ]);
     expect(result.code).toBe(1);
-    const events = result.stdout
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = ndjson(result.stdout);
     const done = (n: string) => events.find((e) => e["type"] === "node-done" && e["node"] === n);
     expect(String(done("c2")?.["message"])).toMatch(/succeeded, but health check marker failed \(exit 1/);
     expect(String(done("c2")?.["message"])).toMatch(/; rolled back to generation \d+/);

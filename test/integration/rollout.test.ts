@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useFleet } from "../support/fleet.js";
-import { runHive, writeHive } from "../faults/fault-kit.js";
+import { currentSystems, ndjson, runHive, writeHive } from "../faults/fault-kit.js";
 
 const NODES = ["r1", "r2", "r3", "r4", "r5", "r6", "r7"];
 
@@ -32,12 +32,6 @@ async function activationLog(): Promise<{
   };
 }
 
-const events = (stdout: string) =>
-  stdout
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-
 describe("staged rollouts", () => {
   const fleet = useFleet({ hosts: NODES.map((name) => ({ name })) });
   let haltedHive = "";
@@ -59,7 +53,7 @@ describe("staged rollouts", () => {
     const dir = await hive(log.file, `waves-${Date.now()}`);
     const result = await runHive(fleet(), dir, ["apply", "--canary", "1", "--waves", "2", "--log-format", "json"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const waves = events(result.stdout)
+    const waves = ndjson(result.stdout)
       .filter((e) => e["type"] === "wave-start")
       .map((e) => e["nodes"]);
     expect(waves).toEqual([["r1"], ["r2", "r3"], ["r4", "r5"], ["r6", "r7"]]);
@@ -78,9 +72,7 @@ describe("staged rollouts", () => {
     const first = await activationLog();
     const base = await runHive(fleet(), await hive(first.file, `base-${Date.now()}`), ["apply"]);
     expect(base.code, base.stdout + base.stderr).toBe(0);
-    const before = new Map(
-      await Promise.all(NODES.map(async (n) => [n, await fleet().host(n).currentSystem()] as const)),
-    );
+    const before = await currentSystems(fleet(), NODES);
     const log = await activationLog();
     const dir = await hive(log.file, `halt-${Date.now()}`, ["r3"]);
     haltedHive = dir;
@@ -94,7 +86,7 @@ describe("staged rollouts", () => {
       "json",
     ]);
     expect(result.code).toBe(1);
-    const all = events(result.stdout);
+    const all = ndjson(result.stdout);
     const halt = all.find((e) => e["type"] === "halt");
     expect(String(halt?.["reason"])).toMatch(/more than --max-failures 0 \(the last: r3\)/);
     const summary = all.at(-1) as { nodes: { node: string; outcome: string }[] };
@@ -120,7 +112,7 @@ describe("staged rollouts", () => {
     await writeFile(join(haltedHive, "hive.nix"), await readFile(join(fixed, "hive.nix"), "utf8"));
     const result = await runHive(fleet(), haltedHive, ["apply", "--on", "@failed,@skipped", "--log-format", "json"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const summary = events(result.stdout).at(-1) as { nodes: { node: string; outcome: string }[] };
+    const summary = ndjson(result.stdout).at(-1) as { nodes: { node: string; outcome: string }[] };
     expect(summary.nodes.map((n) => n.node)).toEqual(["r3", "r5", "r6", "r7"]);
     expect((await log.read()).has("r1")).toBe(false);
     // Nothing failed this time: asking for the failures again is an empty selection.
@@ -130,9 +122,7 @@ describe("staged rollouts", () => {
   });
 
   it("--rollback-on-halt: every host this run switched goes back when the rollout halts", async () => {
-    const before = new Map(
-      await Promise.all(NODES.map(async (n) => [n, await fleet().host(n).currentSystem()] as const)),
-    );
+    const before = await currentSystems(fleet(), NODES);
     const log = await activationLog();
     const dir = await hive(log.file, `undo-${Date.now()}`, ["r3"]);
     const result = await runHive(fleet(), dir, [
@@ -146,13 +136,13 @@ describe("staged rollouts", () => {
       "json",
     ]);
     expect(result.code).toBe(1);
-    const summary = events(result.stdout).at(-1) as { nodes: { node: string; outcome: string; step?: string }[] };
+    const summary = ndjson(result.stdout).at(-1) as { nodes: { node: string; outcome: string; step?: string }[] };
     const outcome = (n: string) => summary.nodes.find((r) => r.node === n);
     // Wave 1 and the rest of wave 2 switched, then went back; the later waves never started.
     for (const n of ["r1", "r2", "r4"]) expect(outcome(n), n).toMatchObject({ outcome: "failed", step: "rollback" });
     for (const n of ["r5", "r6", "r7"]) expect(outcome(n)?.outcome, n).toBe("skipped");
     for (const n of NODES) expect(await fleet().host(n).currentSystem(), n).toBe(before.get(n));
-    const done = events(result.stdout).filter((e) => e["type"] === "node-done" && e["node"] === "r1");
+    const done = ndjson(result.stdout).filter((e) => e["type"] === "node-done" && e["node"] === "r1");
     expect(String(done.at(-1)?.["message"])).toMatch(/switched, then rolled back because the rollout halted/);
   });
 
@@ -169,7 +159,7 @@ describe("staged rollouts", () => {
     );
     const result = await runHive(fleet(), dir, ["apply", "--log-format", "json"]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const waves = events(result.stdout)
+    const waves = ndjson(result.stdout)
       .filter((e) => e["type"] === "wave-start")
       .map((e) => e["nodes"]);
     expect(waves).toEqual([["r7"], ["r1", "r2", "r3"], ["r4", "r5", "r6"]]);
