@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import "./node-version.js";
 import { buildCli } from "./cli.js";
 
 // `hive ... | head`: a reader that goes away early ends hive quietly, as it does other Unix tools.

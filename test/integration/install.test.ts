@@ -1,0 +1,84 @@
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { miniNixpkgsPath } from "@hive/testbed";
+import { useFleet } from "../support/fleet.js";
+import { repoRoot } from "../support/paths.js";
+import { ok, run } from "../support/run.js";
+
+/**
+ * hive as an operator gets it: `pnpm pack` makes the tarball, `npm install -g` puts it into an
+ * empty prefix (offline: the tarball must carry everything), and the installed `hive` deploys.
+ */
+describe("the packed hive, installed with npm", () => {
+  const fleet = useFleet({ hosts: 1 });
+  let work: string;
+  let tarball: string;
+  let installed: string;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "hive-install-"));
+    await ok("pnpm", ["--dir", join(repoRoot, "packages/hive"), "pack", "--pack-destination", work]);
+    const packed = (await readdir(work)).filter((f) => f.endsWith(".tgz"));
+    expect(packed).toHaveLength(1);
+    tarball = join(work, packed[0] ?? "");
+    const prefix = join(work, "prefix");
+    await mkdir(prefix);
+    await ok("npm", ["install", "--global", "--offline", "--no-audit", "--no-fund", "--prefix", prefix, tarball]);
+    installed = join(prefix, "bin", "hive");
+  }, 120_000);
+
+  it("is named hive, runs as `hive`, and has the CLI's version", async () => {
+    const { version } = JSON.parse(await readFile(join(repoRoot, "packages/cli/package.json"), "utf8")) as {
+      version: string;
+    };
+    expect(tarball).toMatch(new RegExp(`/hive-${version.replace(/\./g, "\\.")}\\.tgz$`));
+    expect(await ok(installed, ["--version"])).toBe(`${version}\n`);
+  });
+
+  it("needs nothing but itself: no dependencies to fetch", async () => {
+    const manifest = JSON.parse(await ok("tar", ["-xzOf", tarball, "package/package.json"])) as Record<string, unknown>;
+    expect(manifest["dependencies"]).toBeUndefined();
+    expect(manifest["bin"]).toEqual({ hive: "./dist/hive.mjs" });
+  });
+
+  it("runs with npx from the tarball", async () => {
+    const result = await run("npm", ["exec", "--offline", "--yes", `--package=${tarball}`, "--", "hive", "--version"], {
+      cwd: work,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("lists the example hive's nodes", async () => {
+    const rows = JSON.parse(await ok(installed, ["nodes", "--json", "-f", join(repoRoot, "examples/fleet")])) as {
+      name: string;
+    }[];
+    expect(rows.map((r) => r.name).sort()).toEqual(["db", "web-1", "web-2"]);
+  });
+
+  it("deploys to a real host", async () => {
+    const dir = join(work, "hive");
+    await mkdir(dir);
+    await writeFile(
+      join(dir, "hive.nix"),
+      `{
+  meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };
+  h1 = { name, ... }: { networking.hostName = name; system.activationScripts.mark = "echo installed > /run/activated-by"; };
+}
+`,
+    );
+    const env = {
+      ...process.env,
+      SSH_CONFIG_FILE: fleet().sshConfigPath,
+      SSH_AUTH_SOCK: "",
+      NIX_CONFIG: "substituters =",
+    };
+    const result = await run(installed, ["apply", "--log-format", "plain"], { cwd: dir, env });
+    expect(result.code, result.stderr).toBe(0);
+    const system = /^h1: succeeded \((\/nix\/store\/[^)]+)\)$/m.exec(result.stdout)?.[1];
+    expect(system).toMatch(/-nixos-system-h1-/);
+    expect(await fleet().host("h1").currentSystem()).toBe(system);
+  });
+});
