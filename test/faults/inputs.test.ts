@@ -10,15 +10,20 @@ describe("inputs that must not slip through", () => {
   it("refuses a selection that matches nothing, and deploys nothing", async () => {
     const dir = await writeHive({ i1: 'environment.etc.sel.text = "x";', i2: 'environment.etc.sel.text = "y";' });
     const before = await fleet().host("i1").currentSystem();
+    const before2 = await fleet().host("i2").currentSystem();
     const result = await runHive(fleet(), dir, ["apply", "--on", "!i*"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/hive: error: --on "!i\*" selects no node: nothing to switch/);
     // `--on` with nothing after it (an unset $HOSTS) never means every node.
-    const empty = await runHive(fleet(), dir, ["apply", "--on", "", "--dry-run"]);
+    const empty = await runHive(fleet(), dir, ["apply", "--on", ""]);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/hive: error: --on needs nodes/);
     const trailing = await runHive(fleet(), dir, ["apply", "--on"]);
     expect(trailing.code).toBe(2);
+    const comma = await runHive(fleet(), dir, ["apply", "--on", ","]);
+    expect(comma.code).toBe(2);
+    expect(comma.stderr).toMatch(/hive: error: --on "," has an empty item/);
+    expect(await fleet().host("i2").currentSystem()).toBe(before2);
     expect(await fleet().host("i1").currentSystem()).toBe(before);
   });
 

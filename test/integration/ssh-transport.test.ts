@@ -161,15 +161,28 @@ describe("the SSH transport (ssh2) against real sshd", () => {
           "-o",
           `UserKnownHostsFile=${fleet().knownHostsPath}`,
           "-oUser=root",
+          // Flags real Colmena hives carry: honoured (-4, -C), already so (-T, -q), or no effect (-A, -v).
+          "-A",
+          "-q",
+          "-4C",
+          "-T",
+          "-vv",
+          "-o",
+          "ServerAliveInterval=5",
         ],
       }),
       SUDO,
     );
+    expect(t.host).toMatchObject({ addressFamily: "inet", compression: true, serverAliveIntervalMs: 5000 });
+    expect(t.host.ignoredOptions).toEqual([
+      "-A: hive never forwards the agent to a target",
+      expect.stringMatching(/^-v: hive has no ssh debug output/),
+    ]);
     expect((await t.exec(["cat", "/proc/sys/kernel/random/boot_id"])).stdout.trim()).toBe(await h3.bootId());
     const bad = await failure(
-      Promise.resolve().then(() => pool().transportFor(target("h1", { sshOptions: ["-X"] }), SUDO)),
+      Promise.resolve().then(() => pool().transportFor(target("h1", { sshOptions: ["-Z"] }), SUDO)),
     );
-    expect(bad.message).toMatch(/node h1: deployment.sshOptions has "-X", which hive does not support/);
+    expect(bad.message).toMatch(/node h1: deployment.sshOptions has -Z, which ssh\(1\) does not know/);
   });
 
   it("escalates privileges for a non-root user, and explains a sudo that wants a password", async () => {

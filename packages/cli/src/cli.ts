@@ -13,10 +13,11 @@ import { diffCommand } from "./commands/diff.js";
 import { errorsCommand } from "./commands/errors.js";
 import { completionCommand } from "./commands/completion.js";
 import { completion } from "./completion.js";
+import { withColmenaGlobals } from "./colmena-compat.js";
 
 /** The hive command line. */
 export function buildCli(argv: readonly string[]): Argv {
-  let cli = yargs([...argv])
+  let cli = withColmenaGlobals(yargs([...argv]))
     .scriptName("hive")
     .parserConfiguration({ "populate--": true })
     .usage("$0 <command> [options]\n\nDeploy NixOS configurations from a Colmena-style hive to a fleet of machines.")

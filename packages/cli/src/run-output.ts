@@ -45,6 +45,9 @@ export function stageRenderer(
       ? new LiveRenderer(process.stderr, { title, colour: useColour(args.color, process.stderr) })
       : undefined;
   live?.expect(nodes);
+  const plain = json === undefined && live === undefined && args["log-format"] !== "github";
+  // Plain lines start by saying what runs, as the live view's header does.
+  if (plain) process.stderr.write(`hive ${title}: ${nodes.length} node${nodes.length === 1 ? "" : "s"}\n`);
   const onEvent: (event: DeployEvent) => void =
     json?.onEvent ??
     live?.onEvent ??

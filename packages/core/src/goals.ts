@@ -78,8 +78,11 @@ export const GOAL_TRAITS = {
   },
 } as const satisfies Record<Goal, GoalTraits>;
 
+/** Colmena's names for goals: `colmena apply keys` is hive's `upload-keys`. */
+export const GOAL_ALIASES: Readonly<Record<string, Goal>> = { keys: "upload-keys" };
+
 export function parseGoal(raw: string): Goal {
-  const goal = GOALS.find((g) => g === raw);
+  const goal = GOALS.find((g) => g === raw) ?? GOAL_ALIASES[raw];
   if (goal === undefined)
     throw new HiveError("HIVE_USAGE", `unknown goal ${JSON.stringify(raw)}`, { hint: `goals: ${GOALS.join(", ")}` });
   return goal;

@@ -20,6 +20,15 @@ export interface ResolvedHost {
   strictHostKeyChecking: StrictHostKeyChecking;
   hostKeyAlias: string | undefined;
   connectTimeoutMs: number;
+  /** AddressFamily: which addresses of hostName to try. */
+  addressFamily: "any" | "inet" | "inet6";
+  /** Compression: zlib on the wire. */
+  compression: boolean;
+  /** ServerAliveInterval (0: hive's own default) and ServerAliveCountMax. */
+  serverAliveIntervalMs: number;
+  serverAliveCountMax: number;
+  /** deployment.sshOptions that hive does not act on, each naming the flag and why. */
+  ignoredOptions: string[];
   /** Hosts to hop through, outermost first. */
   proxyJump: ResolvedHost[];
 }
@@ -172,6 +181,9 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
           );
         });
 
+  const family = (first("AddressFamily") ?? "any").toLowerCase();
+  const aliveInterval = Number(first("ServerAliveInterval") ?? "0");
+  const aliveCount = Number(first("ServerAliveCountMax") ?? "3");
   return {
     alias: target.host,
     hostName,
@@ -183,6 +195,11 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
     strictHostKeyChecking: strictness(first("StrictHostKeyChecking"), target.node),
     hostKeyAlias: first("HostKeyAlias"),
     connectTimeoutMs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 15) * 1000,
+    addressFamily: family === "inet" || family === "inet6" ? family : "any",
+    compression: (first("Compression") ?? "no").toLowerCase() === "yes",
+    serverAliveIntervalMs: Number.isFinite(aliveInterval) && aliveInterval > 0 ? aliveInterval * 1000 : 0,
+    serverAliveCountMax: Number.isInteger(aliveCount) && aliveCount > 0 ? aliveCount : 3,
+    ignoredOptions: commandLine.ignored,
     proxyJump: proxyJump.flatMap((hop) => [...hop.proxyJump, { ...hop, proxyJump: [] }]),
   };
 }

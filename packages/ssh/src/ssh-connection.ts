@@ -136,8 +136,15 @@ function connectClient(host: ResolvedHost, agent: string | undefined, sock: Dupl
     port: host.port,
     username: host.user,
     readyTimeout: host.connectTimeoutMs,
-    keepaliveInterval: 15_000,
-    keepaliveCountMax: 4,
+    // ServerAliveInterval when set; else a probe every 15 s notices a dead link within a minute.
+    keepaliveInterval: host.serverAliveIntervalMs || 15_000,
+    keepaliveCountMax: host.serverAliveIntervalMs ? host.serverAliveCountMax : 4,
+    ...(host.addressFamily === "inet"
+      ? { forceIPv4: true }
+      : host.addressFamily === "inet6"
+        ? { forceIPv6: true }
+        : {}),
+    ...(host.compression ? { algorithms: { compress: ["zlib@openssh.com", "zlib", "none"] } } : {}),
     ...(sock ? { sock } : {}),
     authHandler: (_left: AuthenticationType[] | null, _partial: boolean | null, next: (m: AuthMethod) => void) => {
       next(methods.shift() ?? (false as unknown as AuthMethod));

@@ -1,15 +1,11 @@
 import type { Argv } from "yargs";
 import { withHiveOptions, withNodeFilter, type openHive } from "../hive-options.js";
+import { parallelOption } from "../parallel-option.js";
 
 /** Options of apply, build, upload-keys, apply-local and diff. */
 export function withApplyOptions<T>(y: Argv<T>) {
   return withNodeFilter(withHiveOptions(y))
-    .option("parallel", {
-      alias: "p",
-      type: "number",
-      default: 10,
-      describe: "nodes pushed and activated at once (each phase)",
-    })
+    .option("parallel", parallelOption(10, "nodes pushed and activated (each phase)"))
     .option("max-jobs", {
       alias: "build-jobs",
       type: "number",
@@ -35,6 +31,8 @@ export function withApplyOptions<T>(y: Argv<T>) {
       describe: "compress closures on the wire (--no-gzip to turn off)",
     })
     .option("substitute", {
+      // Colmena spells it both ways: --no-substitute and --no-substitutes.
+      alias: "substitutes",
       type: "boolean",
       default: true,
       describe: "let targets fetch from their own substituters first (--no-substitute)",
@@ -88,6 +86,11 @@ export function withApplyOptions<T>(y: Argv<T>) {
       type: "boolean",
       default: false,
       describe: "take each host's deploy lock even from a deploy that still holds it",
+    })
+    .option("evaluator", {
+      type: "string",
+      choices: ["chunked", "streaming"],
+      describe: "accepted for Colmena, with a note: hive always evaluates in chunks (--eval-node-limit)",
     })
     .option("keep-result", {
       type: "boolean",

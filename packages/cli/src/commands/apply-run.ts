@@ -32,8 +32,6 @@ export interface ApplyMode {
 }
 
 function checkApplyArgs(goal: Goal, args: ApplyArgs, mode: ApplyMode): void {
-  if (!Number.isInteger(args.parallel) || args.parallel < 1)
-    throw new HiveError("HIVE_USAGE", "--parallel takes a whole number, at least 1");
   if (!Number.isFinite(args["activation-timeout"]) || args["activation-timeout"] <= 0)
     throw new HiveError("HIVE_USAGE", "--activation-timeout takes a number of seconds, more than 0");
   if (!Number.isFinite(args["confirm-timeout"]) || args["confirm-timeout"] < 1)

@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { GOAL_TRAITS, GOALS, parseGoal } from "@hive/core";
+import { GOAL_ALIASES, GOAL_TRAITS, GOALS, parseGoal } from "@hive/core";
 import { action } from "../report.js";
 import { withApplyOptions } from "./apply-options.js";
 import { runApply } from "./apply-run.js";
@@ -11,7 +11,11 @@ export function applyCommand<T>(y: Argv<T>): Argv<T> {
       "Build, push and activate the selected nodes",
       (c) =>
         withApplyOptions(c)
-          .positional("goal", { type: "string", default: "switch", choices: GOALS, describe: "what to do" })
+          .positional("goal", {
+            type: "string",
+            choices: [...GOALS, ...Object.keys(GOAL_ALIASES)],
+            describe: "what to do (default: switch, or boot with --reboot, as in Colmena)",
+          })
           .example("$0 apply --on @web", "switch every web node")
           .example("$0 apply boot --on 'db-*' -p 2", "make db nodes boot the new system, two at a time")
           .example("$0 apply --on @web --confirm", "build, show what changes on each node, ask, then switch")
@@ -19,7 +23,7 @@ export function applyCommand<T>(y: Argv<T>): Argv<T> {
             "$0 apply --on @web --log-format json | jq -c 'select(.type == \"node-done\")'",
             "NDJSON events for CI",
           ),
-      action(async (args) => runApply(parseGoal(args.goal), args)),
+      action(async (args) => runApply(parseGoal(args.goal ?? (args.reboot ? "boot" : "switch")), args)),
     )
     .command(
       "build",
@@ -38,7 +42,10 @@ export function applyCommand<T>(y: Argv<T>): Argv<T> {
           .positional("goal", {
             type: "string",
             default: "switch",
-            choices: GOALS.filter((g) => GOAL_TRAITS[g].activation !== null || g === "upload-keys"),
+            choices: [
+              ...GOALS.filter((g) => GOAL_TRAITS[g].activation !== null || g === "upload-keys"),
+              ...Object.keys(GOAL_ALIASES),
+            ],
           })
           .option("node", {
             type: "string",

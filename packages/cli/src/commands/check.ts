@@ -1,8 +1,8 @@
 import type { Argv } from "yargs";
-import { HiveError } from "@hive/core";
 import { checkNodes, type CheckOutcome } from "@hive/deploy";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
+import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { sshTransports } from "../ssh-targets.js";
@@ -24,11 +24,9 @@ export function checkCommand<T>(y: Argv<T>): Argv<T> {
     "Run the selected nodes' health checks (deployment.healthChecks) against what they run now, deploying nothing",
     (c) =>
       withNodeFilter(withHiveOptions(c))
-        .option("parallel", { alias: "p", type: "number", default: 10, describe: "nodes checked at once" })
+        .option("parallel", parallelOption(10, "nodes checked"))
         .example("$0 check --on @web", "are the web nodes healthy?"),
     action(async (args) => {
-      if (!Number.isInteger(args.parallel) || args.parallel < 1)
-        throw new HiveError("HIVE_USAGE", "--parallel takes a whole number of nodes, at least 1");
       const hive = await openHive(args);
       const selected = await hive.select(nodeFilterFrom(args));
       const pool = new SshTransportPool();

@@ -4,7 +4,8 @@ import { COMPLETION_SCRIPTS } from "../completion.js";
 
 export function completionCommand<T>(y: Argv<T>): Argv<T> {
   return y.command(
-    "completion <shell>",
+    // gen-completions: Colmena's name.
+    ["completion <shell>", "gen-completions <shell>"],
     "Print the shell completion script (commands, options, node names and @tags after --on)",
     (c) =>
       c

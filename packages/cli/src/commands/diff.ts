@@ -1,5 +1,6 @@
 import type { Argv } from "yargs";
 import { action } from "../report.js";
+import { parallelOption } from "../parallel-option.js";
 import { withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { runApply } from "./apply-run.js";
 
@@ -10,7 +11,7 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
     (c) =>
       withNodeFilter(withHiveOptions(c))
         .option("json", { type: "boolean", default: false, describe: "print the plan as JSON" })
-        .option("parallel", { alias: "p", type: "number", default: 10, describe: "hosts asked at once" })
+        .option("parallel", parallelOption(10, "hosts asked"))
         .option("max-jobs", { alias: "build-jobs", type: "number", describe: "derivations built here at once" })
         .option("builders", { type: "string", describe: "remote builders (Nix's machines format, or @FILE)" })
         .option("verbose", { alias: "v", type: "boolean", default: false, describe: "print build logs too" })

@@ -3,6 +3,7 @@ import { HiveError, type NodeName } from "@hive/core";
 import { execOnNodes, type ExecOutcome } from "@hive/deploy";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
+import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { LinePrefixer } from "../line-prefixer.js";
@@ -29,7 +30,13 @@ export function execCommand<T>(y: Argv<T>): Argv<T> {
           array: true,
           describe: "the command and its arguments, after -- (e.g. -- ls -la /)",
         })
-        .option("parallel", { alias: "p", type: "number", default: 10, describe: "nodes at once" })
+        .option("parallel", parallelOption(10, "nodes"))
+        .option("verbose", {
+          alias: "v",
+          type: "boolean",
+          default: false,
+          describe: "accepted for Colmena: hive exec always prints every line, prefixed by node",
+        })
         .example("$0 exec --on @web -- systemctl restart nginx", "restart nginx on every web node")
         .example("$0 exec -p 50 -- uptime", "ask every node, 50 at a time"),
     action(async (args) => {
@@ -38,8 +45,6 @@ export function execCommand<T>(y: Argv<T>): Argv<T> {
         throw new HiveError("HIVE_USAGE", "hive exec needs a command", {
           hint: "e.g. hive exec --on @web -- systemctl status nginx",
         });
-      if (!Number.isInteger(args.parallel) || args.parallel < 1)
-        throw new HiveError("HIVE_USAGE", "--parallel takes a whole number of nodes, at least 1");
       const hive = await openHive(args);
       const selected = await hive.select(nodeFilterFrom(args));
       const width = Math.max(...selected.map((n) => n.length));

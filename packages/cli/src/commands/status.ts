@@ -2,6 +2,7 @@ import type { Argv } from "yargs";
 import { fleetStatus, type NodeStatus } from "@hive/deploy";
 import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
+import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { sshTransports } from "../ssh-targets.js";
@@ -66,7 +67,7 @@ export function statusCommand<T>(y: Argv<T>): Argv<T> {
     (c) =>
       withNodeFilter(withHiveOptions(c))
         .option("json", { type: "boolean", default: false, describe: "print JSON: one object per node" })
-        .option("parallel", { alias: "p", type: "number", default: 50, describe: "hosts asked at once" })
+        .option("parallel", parallelOption(50, "hosts asked"))
         .option("check", {
           type: "boolean",
           default: false,
