@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { run } from "../support/run.js";
 import { hiveBin } from "../support/paths.js";
@@ -58,5 +59,19 @@ describe("the hive executable", () => {
     expect(errors.length).toBeGreaterThan(20);
     for (const { code, exit } of errors)
       expect(readme).toMatch(new RegExp(`^\\| \`${code}\`\\s+\\| ${exit}\\s+\\|`, "m"));
+  });
+
+  it("takes options from HIVE_* variables, the command line winning, and ignores other HIVE_* names", async () => {
+    const cwd = fileURLToPath(new URL("../../examples/fleet/", import.meta.url));
+    const env = (vars: Record<string, string>) => ({ env: { ...process.env, ...vars }, cwd });
+    const plan = ["apply", "--on", "web-1", "--dry-run"];
+    const fromEnv = await run(process.execPath, [hiveBin, ...plan], env({ HIVE_PARALLEL: "many" }));
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toMatch(/--parallel takes a whole number/);
+    const overridden = await run(process.execPath, [hiveBin, ...plan, "-p", "2"], env({ HIVE_PARALLEL: "many" }));
+    expect(overridden.code, overridden.stderr).toBe(0);
+    const json = await run(process.execPath, [hiveBin, "nodes"], env({ HIVE_JSON: "false", HIVE_SOME_TOOL: "1" }));
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).toMatch(/│ web-1 /);
   });
 });

@@ -1,4 +1,4 @@
-import yargs, { type Argv } from "yargs";
+import yargs, { type Arguments, type Argv } from "yargs";
 import { HIVE_VERSION } from "./version.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { applyCommand } from "./commands/apply.js";
@@ -15,11 +15,31 @@ import { completionCommand } from "./commands/completion.js";
 import { completion } from "./completion.js";
 import { withColmenaGlobals } from "./colmena-compat.js";
 
+/**
+ * HIVE_* variables that name no option of the command (HIVE_TEST_TMPDIR, a typo) are not the
+ * user's arguments: they must not be refused as unknown ones.
+ */
+function dropForeignEnvironment(argv: Arguments, y: { getOptions(): { key: Record<string, unknown> } }): void {
+  const known = new Set(Object.keys(y.getOptions().key));
+  for (const name of Object.keys(process.env)) {
+    if (!name.startsWith("HIVE_")) continue;
+    const kebab = name.slice(5).toLowerCase().replace(/_/g, "-");
+    if (known.has(kebab)) continue;
+    const camel = kebab.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    delete argv[kebab];
+    delete argv[camel];
+  }
+}
+
 /** The hive command line. */
 export function buildCli(argv: readonly string[]): Argv {
   let cli = withColmenaGlobals(yargs([...argv]))
     .scriptName("hive")
     .parserConfiguration({ "populate--": true })
+    // Every option can come from the environment: HIVE_PARALLEL=20 is -p 20; the command line wins.
+    .env("HIVE")
+    // yargs passes itself (with the command's options) as the second argument; its types omit it.
+    .middleware(dropForeignEnvironment as unknown as (argv: Arguments) => void, true)
     .usage("$0 <command> [options]\n\nDeploy NixOS configurations from a Colmena-style hive to a fleet of machines.")
     .version(HIVE_VERSION)
     .completion("yargs-completion", false, completion)
