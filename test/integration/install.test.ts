@@ -80,5 +80,18 @@ describe("the packed hive, installed with npm", () => {
     const system = /^h1: succeeded \((\/nix\/store\/[^)]+)\)$/m.exec(result.stdout)?.[1];
     expect(system).toMatch(/-nixos-system-h1-/);
     expect(await fleet().host("h1").currentSystem()).toBe(system);
+
+    // In CI: GitHub's log format, and the step summary a job shows.
+    const summary = join(work, "step-summary.md");
+    const again = await run(installed, ["apply", "--log-format", "github"], {
+      cwd: dir,
+      env: { ...env, GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^::group::h1: unchanged$/m);
+    const markdown = await readFile(summary, "utf8");
+    expect(markdown).toMatch(/^### hive apply switch: 1 unchanged in \d+\.\d s$/m);
+    expect(markdown).toContain(`| h1 | ⏺️ unchanged |  | `);
+    expect(markdown).toContain(`\`${system}\``);
   });
 });

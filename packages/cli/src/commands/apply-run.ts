@@ -18,7 +18,8 @@ import { jsonRenderer } from "../json-renderer.js";
 import { sshTransports } from "../ssh-targets.js";
 import { planJson, renderPlan } from "../plan.js";
 import { buildCapabilities, dryRunTable, schedulerOptions } from "../build-setup.js";
-import { printError } from "../report.js";
+import { printError, printWarning } from "../report.js";
+import { NodeTimes, stepSummary, writeStepSummary } from "../step-summary.js";
 import { rolloutPolicyFrom } from "../rollout-options.js";
 import { recordLastRun, withOutcomeSelectors } from "../last-run.js";
 import { ask, stageRenderer, summaryLine, summaryPainter } from "../run-output.js";
@@ -136,12 +137,16 @@ async function applyWith(
     aborting: interrupts.aborting.signal,
   });
   setCurrent(run);
+  const times = new NodeTimes();
   // Each stage renders on its own: the header names what runs ("build", "apply switch", "apply-local boot").
   const staged = async (stageGoal: Goal, work: (onEvent: (e: DeployEvent) => void) => Promise<NodeResult[]>) => {
     const title = stageGoal === "build" ? "build" : `${mode.local ? "apply-local" : "apply"} ${stageGoal}`;
     const renderer = stageRenderer(args, json, title, selected);
     try {
-      return await work(renderer.onEvent);
+      return await work((event) => {
+        times.onEvent(event);
+        renderer.onEvent(event);
+      });
     } finally {
       renderer.finish();
     }
@@ -189,6 +194,15 @@ async function applyWith(
     results = await staged(goal, (onEvent) => run.deployBuilt(goal, ready, onEvent));
   }
   await recordLastRun(hiveDirectory(hive), runId, results);
+  const summaryFile = process.env["GITHUB_STEP_SUMMARY"];
+  if (summaryFile)
+    await writeStepSummary(
+      summaryFile,
+      stepSummary(`${mode.local ? "apply-local" : "apply"} ${goal}`, results, times, Date.now() - startedAt, runId),
+      printWarning,
+    );
+  else if (args["log-format"] === "github")
+    printWarning("GITHUB_STEP_SUMMARY is not set: no step summary written (it is set in GitHub Actions jobs)");
   if (json) {
     json.summary(results, Date.now() - startedAt);
     json.flush();
