@@ -26,8 +26,8 @@ function dropForeignEnvironment(argv: Arguments, y: { getOptions(): { key: Recor
     const kebab = name.slice(5).toLowerCase().replace(/_/g, "-");
     if (known.has(kebab)) continue;
     const camel = kebab.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-    delete argv[kebab];
-    delete argv[camel];
+    Reflect.deleteProperty(argv, kebab);
+    Reflect.deleteProperty(argv, camel);
   }
 }
 

@@ -1,24 +1,28 @@
 import { describe, expect, it } from "vitest";
+import { parseNodeName, type StorePath } from "@hive/core";
 import { NodeTimes, stepSummary } from "./step-summary.js";
+
+const web = parseNodeName("web-1");
+const db = parseNodeName("db");
 
 describe("the GitHub step summary", () => {
   it("has a row per node with its time, and failures' messages as safe Markdown", () => {
     let now = 1000;
     const times = new NodeTimes(() => now);
-    times.onEvent({ type: "step", node: "web-1", step: "build" });
-    times.onEvent({ type: "step", node: "db", step: "build" });
+    times.onEvent({ type: "step", node: web, step: "build" });
+    times.onEvent({ type: "step", node: db, step: "build" });
     now = 3500;
-    times.onEvent({ type: "node-done", node: "web-1", outcome: "succeeded" });
-    times.onEvent({ type: "node-done", node: "db", outcome: "failed", step: "activate" });
+    times.onEvent({ type: "node-done", node: web, outcome: "succeeded" });
+    times.onEvent({ type: "node-done", node: db, outcome: "failed", step: "activate" });
     const markdown = stepSummary(
       "apply switch",
       [
         {
-          node: "web-1",
+          node: web,
           outcome: "succeeded",
-          system: "/nix/store/00000000000000000000000000000000-nixos-system-web-1",
+          system: "/nix/store/00000000000000000000000000000000-nixos-system-web-1" as StorePath,
         },
-        { node: "db", outcome: "failed", step: "activate", message: "exit 1 | <b>bad</b>\nsecond line", hint: "look" },
+        { node: db, outcome: "failed", step: "activate", message: "exit 1 | <b>bad</b>\nsecond line", hint: "look" },
       ],
       times,
       4200,
