@@ -1,63 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { miniNixpkgsPath, type Testbed } from "@hive/testbed";
+import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
 import { hive } from "../support/hive-fixtures.js";
-import { hiveBin } from "../support/paths.js";
+import { traceExecs } from "../support/exec-trace.js";
 import { run, ssh } from "../support/run.js";
 
 const secret = (kind: string) => `${kind}-SECRET-${randomBytes(8).toString("hex")}`;
-
-/**
- * Records every process started, with its whole argv: `strace -f -e trace=execve` on hive's
- * process tree (its children in their own process groups too) and on the host's sshd (every
- * session, sudo, shell and detached activation below it). Unlike sampling /proc, it misses none.
- */
-async function traceExecs(fleet: Testbed, host: string, dir: string) {
-  const hostTrace = join(dir, "host.trace");
-  const sshdPid = await fleet.host(host).sshdPid();
-  if (sshdPid === undefined) throw new Error(`${host} runs no sshd`);
-  const tracer = spawn(
-    "strace",
-    ["-f", "-qq", "-s", "65536", "-e", "trace=execve", "-o", hostTrace, "-p", String(sshdPid)],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  let attached = "";
-  tracer.stderr.on("data", (c: Buffer) => (attached += c.toString()));
-  // strace writes its output file once it has attached.
-  for (let i = 0; i < 200 && !existsSync(hostTrace); i++) await sleep(10);
-  await sleep(100);
-  const localTrace = join(dir, "local.trace");
-  return {
-    /** hive under strace: its argv, then what strace needs before it. */
-    argv: (args: readonly string[]) => [
-      "-f",
-      "-qq",
-      "-s",
-      "65536",
-      "-e",
-      "trace=execve",
-      "-o",
-      localTrace,
-      process.execPath,
-      hiveBin,
-      ...args,
-    ],
-    stop: async () => {
-      tracer.kill("SIGINT");
-      await new Promise((resolve) => tracer.once("exit", resolve));
-      return { local: await readFile(localTrace, "utf8"), host: await readFile(hostTrace, "utf8"), attached };
-    },
-  };
-}
 
 describe("deployment.keys", () => {
   const fleet = useFleet({ hosts: 1 });

@@ -1,6 +1,7 @@
 import type { NodeConfig, Transport } from "@hive/core";
 import type { SshTarget, SshTransportPool } from "@hive/ssh";
 import { printWarning } from "./report.js";
+import { SudoPassword } from "./sudo-prompt.js";
 
 /** Where a node is reached over SSH, or undefined when deployment.targetHost is null. */
 export function sshTargetOf(node: NodeConfig): SshTarget | undefined {
@@ -9,13 +10,24 @@ export function sshTargetOf(node: NodeConfig): SshTarget | undefined {
   return { host: d.targetHost, port: d.targetPort, user: d.targetUser, sshOptions: d.sshOptions, node: node.name };
 }
 
+/** How privileged commands get a sudo password: for every node (--interactive-sudo) or those that ask. */
+export interface SudoUse {
+  password: () => Promise<Buffer>;
+  everyNode: boolean;
+}
+
 /** The transport factory every command gives the library: one pooled SSH connection per host. */
-export function sshTransports(pool: SshTransportPool): (node: NodeConfig) => Transport | undefined {
+export function sshTransports(pool: SshTransportPool, sudo?: SudoUse): (node: NodeConfig) => Transport | undefined {
   const warned = new Set<string>();
   return (node) => {
     const target = sshTargetOf(node);
     if (target === undefined) return undefined;
-    const transport = pool.transportFor(target, node.deployment.privilegeEscalationCommand);
+    const feedsSudo = sudo !== undefined && (sudo.everyNode || node.deployment.interactiveSudo === true);
+    const transport = pool.transportFor(
+      target,
+      node.deployment.privilegeEscalationCommand,
+      feedsSudo ? sudo.password : undefined,
+    );
     // Valid ssh(1) flags hive cannot act on deploy anyway, with one warning per node.
     if (transport.host.ignoredOptions.length > 0 && !warned.has(node.name)) {
       warned.add(node.name);
@@ -23,4 +35,20 @@ export function sshTransports(pool: SshTransportPool): (node: NodeConfig) => Tra
     }
     return transport;
   };
+}
+
+/** The --interactive-sudo option (deploy-rs' name), for every command that runs privileged commands. */
+export const interactiveSudoOption = {
+  type: "boolean",
+  default: false,
+  describe:
+    "ask once for the deploy user's sudo password (without echo) and feed it to sudo -S on hosts that need it; deployment.interactiveSudo asks for one node",
+} as const;
+
+/** The sudo password source of a command: asked for now with --interactive-sudo, else when a node first needs it. */
+export async function sudoFrom(args: { "interactive-sudo": boolean }): Promise<SudoUse> {
+  const password = new SudoPassword();
+  // Asked before anything draws on the terminal.
+  if (args["interactive-sudo"]) await password.get();
+  return { password: password.get, everyNode: args["interactive-sudo"] };
 }

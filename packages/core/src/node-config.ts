@@ -68,6 +68,8 @@ const deploymentSchema = z.object({
   sshOptions: z.array(z.string()),
   // hive extension: keep a switch only if hive can confirm it over a new connection (default on).
   magicRollback: z.boolean().optional(),
+  // hive extension: sudo on this node asks for a password, which hive asks for once on the terminal.
+  interactiveSudo: z.boolean().optional(),
   healthChecks: z.array(healthCheckSchema).optional(),
 });
 

@@ -134,6 +134,8 @@ let
       sshOptions = mkOption { type = types.listOf types.str; default = [ ]; };
       # hive extension: roll back a switch hive cannot confirm over a new connection.
       magicRollback = mkOption { type = types.bool; default = true; };
+      # hive extension: feed sudo the password asked for on the terminal (deploy-rs' --interactive-sudo).
+      interactiveSudo = mkOption { type = types.bool; default = false; };
       healthChecks = mkOption { type = types.listOf (types.submodule healthCheckType); default = [ ]; };
     };
   };
@@ -204,6 +206,7 @@ let
         replaceUnknownProfiles privilegeEscalationCommand;
       sshOptions = d.sshOptions or [ ];
       magicRollback = d.magicRollback or true;
+      interactiveSudo = d.interactiveSudo or false;
       healthChecks = map (c: { inherit (c) name cmd http from status body timeout retries interval initialDelay; })
         (d.healthChecks or [ ]);
       keys = mapAttrs (_: keyJson) d.keys;

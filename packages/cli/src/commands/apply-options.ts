@@ -1,6 +1,7 @@
 import type { Argv } from "yargs";
 import { withHiveOptions, withNodeFilter, type openHive } from "../hive-options.js";
 import { parallelOption } from "../parallel-option.js";
+import { interactiveSudoOption } from "../ssh-targets.js";
 
 /** Options of apply, build, upload-keys, apply-local and diff. */
 export function withApplyOptions<T>(y: Argv<T>) {
@@ -82,6 +83,7 @@ export function withApplyOptions<T>(y: Argv<T>) {
       default: false,
       describe: "when the rollout halts, roll back every host this run switched",
     })
+    .option("interactive-sudo", interactiveSudoOption)
     .option("break-lock", {
       type: "boolean",
       default: false,
@@ -151,6 +153,7 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   "reboot-timeout": number;
   "activation-timeout": number;
   "break-lock": boolean;
+  "interactive-sudo": boolean;
   canary?: string | undefined;
   waves?: string | undefined;
   "max-failures"?: string | undefined;

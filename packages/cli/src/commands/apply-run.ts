@@ -15,7 +15,7 @@ import { evalLimitsFrom, nodeFilterFrom, openHive } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { Interrupts } from "../interrupts.js";
 import { jsonRenderer } from "../json-renderer.js";
-import { sshTransports } from "../ssh-targets.js";
+import { sshTransports, sudoFrom } from "../ssh-targets.js";
 import { planJson, renderPlan } from "../plan.js";
 import { buildCapabilities, dryRunTable, schedulerOptions } from "../build-setup.js";
 import { printError, printWarning } from "../report.js";
@@ -70,6 +70,7 @@ async function applyWith(
   setCurrent: (run: FleetRun) => void,
 ): Promise<void> {
   const { local } = mode;
+  const sudo = await sudoFrom(args);
   const hive = await openHive(args);
   interrupts.check();
   const filter = await withOutcomeSelectors(nodeFilterFrom(args), hiveDirectory(hive));
@@ -111,7 +112,7 @@ async function applyWith(
     hive,
     selected,
     evalLimits: evalLimitsFrom(args, selected.length),
-    transportFor: localTransport === undefined ? sshTransports(pool) : () => localTransport,
+    transportFor: localTransport === undefined ? sshTransports(pool, sudo) : () => localTransport,
     build: {
       scheduler: {
         ...schedulerOptions(args, capabilities, runId),

@@ -5,7 +5,7 @@ import { action } from "../report.js";
 import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
-import { sshTransports } from "../ssh-targets.js";
+import { interactiveSudoOption, sshTransports, sudoFrom } from "../ssh-targets.js";
 
 function line(r: CheckOutcome): string {
   switch (r.outcome) {
@@ -25,8 +25,10 @@ export function checkCommand<T>(y: Argv<T>): Argv<T> {
     (c) =>
       withNodeFilter(withHiveOptions(c))
         .option("parallel", parallelOption(10, "nodes checked"))
+        .option("interactive-sudo", interactiveSudoOption)
         .example("$0 check --on @web", "are the web nodes healthy?"),
     action(async (args) => {
+      const sudo = await sudoFrom(args);
       const hive = await openHive(args);
       const selected = await hive.select(nodeFilterFrom(args));
       const pool = new SshTransportPool();
@@ -35,7 +37,7 @@ export function checkCommand<T>(y: Argv<T>): Argv<T> {
           hive,
           selected,
           evalLimits: evalLimitsFrom(args, selected.length),
-          transportFor: sshTransports(pool),
+          transportFor: sshTransports(pool, sudo),
           parallel: args.parallel,
         });
         process.stdout.write(`${results.map(line).join("\n")}\n`);

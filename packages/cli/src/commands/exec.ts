@@ -7,7 +7,7 @@ import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { LinePrefixer } from "../line-prefixer.js";
-import { sshTransports } from "../ssh-targets.js";
+import { interactiveSudoOption, sshTransports, sudoFrom } from "../ssh-targets.js";
 
 function summarize(results: readonly ExecOutcome[]): string {
   return results
@@ -31,6 +31,7 @@ export function execCommand<T>(y: Argv<T>): Argv<T> {
           describe: "the command and its arguments, after -- (e.g. -- ls -la /)",
         })
         .option("parallel", parallelOption(10, "nodes"))
+        .option("interactive-sudo", interactiveSudoOption)
         .option("verbose", {
           alias: "v",
           type: "boolean",
@@ -45,6 +46,7 @@ export function execCommand<T>(y: Argv<T>): Argv<T> {
         throw new HiveError("HIVE_USAGE", "hive exec needs a command", {
           hint: "e.g. hive exec --on @web -- systemctl status nginx",
         });
+      const sudo = await sudoFrom(args);
       const hive = await openHive(args);
       const selected = await hive.select(nodeFilterFrom(args));
       const width = Math.max(...selected.map((n) => n.length));
@@ -68,7 +70,7 @@ export function execCommand<T>(y: Argv<T>): Argv<T> {
           hive,
           selected,
           evalLimits: evalLimitsFrom(args, selected.length),
-          transportFor: sshTransports(pool),
+          transportFor: sshTransports(pool, sudo),
           parallel: args.parallel,
           argv,
           onOutput: (node, stream, chunk) => prefixed(node)[stream].push(chunk),

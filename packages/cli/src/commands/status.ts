@@ -5,7 +5,7 @@ import { action } from "../report.js";
 import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
-import { sshTransports } from "../ssh-targets.js";
+import { interactiveSudoOption, sshTransports, sudoFrom } from "../ssh-targets.js";
 import { plainTable } from "../table.js";
 import { ago, shortPath } from "../format.js";
 
@@ -13,6 +13,7 @@ type StatusArgs = Parameters<typeof openHive>[0] & {
   on?: string[] | undefined;
   "eval-node-limit": string;
   parallel: number;
+  "interactive-sudo": boolean;
   json: boolean;
   check: boolean;
 };
@@ -44,6 +45,7 @@ function table(rows: readonly NodeStatus[]): string {
 
 /** Evaluates each node's desired system while probing every host in parallel, then judges each. */
 async function statusOf(args: StatusArgs): Promise<NodeStatus[]> {
+  const sudo = await sudoFrom(args);
   const hive = await openHive(args);
   const selected = await hive.select(nodeFilterFrom(args));
   const pool = new SshTransportPool();
@@ -52,7 +54,7 @@ async function statusOf(args: StatusArgs): Promise<NodeStatus[]> {
       hive,
       selected,
       evalLimits: evalLimitsFrom(args, selected.length),
-      transportFor: sshTransports(pool),
+      transportFor: sshTransports(pool, sudo),
       parallel: args.parallel,
     });
   } finally {
@@ -68,6 +70,7 @@ export function statusCommand<T>(y: Argv<T>): Argv<T> {
       withNodeFilter(withHiveOptions(c))
         .option("json", { type: "boolean", default: false, describe: "print JSON: one object per node" })
         .option("parallel", parallelOption(50, "hosts asked"))
+        .option("interactive-sudo", interactiveSudoOption)
         .option("check", {
           type: "boolean",
           default: false,
