@@ -13,6 +13,8 @@ node -e '
   const faults = r.testResults.filter((f) => f.name.includes("/test/faults/")).flatMap((f) => f.assertionResults);
   const passed = faults.filter((t) => t.status === "passed").length;
   console.log(`hive fault scenarios: ${faults.length} ran, ${passed} passed`);
-  console.log(`hive tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  // A test file that fails before any test runs (an import, a top-level throw) counts too.
+  const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+  console.log(`hive tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped${broken ? `, ${broken} test files failed to run` : ""}`);
 ' "$report" || true
 exit "$status"

@@ -9,8 +9,8 @@ export function nodeIsRecentEnough(version: string = process.versions.node): boo
 }
 
 // Imported first by main: on an older Node, one clear line instead of a stack trace from deep
-// inside a dependency. HIVE_IGNORE_NODE_VERSION=1 runs anyway (at the user's risk).
-if (!nodeIsRecentEnough() && process.env["HIVE_IGNORE_NODE_VERSION"] !== "1") {
+// inside a dependency.
+if (!nodeIsRecentEnough()) {
   process.stderr.write(
     `hive: needs Node ${MINIMUM_NODE.join(".")} or newer; this is Node ${process.versions.node}\n  hint: install a newer Node (https://nodejs.org), then run hive again\n`,
   );

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -15,7 +15,8 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const packages = readdirSync(packagesDir).filter((p) => statSync(join(packagesDir, p, "src")).isDirectory());
+// packages/hive has no sources: it is the CLI bundled for installing (scripts/bundle.mjs).
+const packages = readdirSync(packagesDir).filter((p) => existsSync(join(packagesDir, p, "src")));
 const sources = packages.flatMap((p) => sourceFiles(join(packagesDir, p, "src")).map((file) => ({ pkg: p, file })));
 
 describe("the workspace", () => {
@@ -55,5 +56,16 @@ describe("the workspace", () => {
       [...used].filter((c) => !documented.has(c)),
       "used but not documented",
     ).toEqual([]);
+  });
+  it("makes the installable package from the CLI: same version, nothing to fetch, bin hive", () => {
+    const read = (pkg: string) =>
+      JSON.parse(readFileSync(join(packagesDir, pkg, "package.json"), "utf8")) as Record<string, unknown>;
+    const cli = read("cli");
+    const hive = read("hive");
+    expect(hive["name"]).toBe("hive");
+    expect(hive["version"]).toBe(cli["version"]);
+    expect(hive["engines"]).toEqual(cli["engines"]);
+    expect(hive["dependencies"]).toBeUndefined();
+    expect(hive["bin"]).toEqual({ hive: "./dist/hive.mjs" });
   });
 });
