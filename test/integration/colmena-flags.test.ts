@@ -30,6 +30,7 @@ describe("the README's Colmena table", () => {
     const all = rows.map((r) => r.line).join(" ");
     for (const word of [
       "apply-local",
+      "eval hostnames.nix",
       "upload-keys",
       "introspect",
       "gen-completions",
