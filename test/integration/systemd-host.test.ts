@@ -79,4 +79,25 @@ describe("a host run by systemd", () => {
     expect((await onHost("readlink -f /run/current-system")).stdout.trim()).toBe(system);
     expect((await onHost("readlink -f /nix/var/nix/profiles/system")).stdout.trim()).toBe(system);
   });
+  it("rolls back a switch after which a unit failed, and blames no unit that had failed before", async () => {
+    // A unit that failed before the deploy is not the new system's doing.
+    await onHost("systemd-run --quiet --unit=hive-test-old-broken /bin/false; sleep 0.5");
+    expect((await onHost("systemctl is-failed hive-test-old-broken")).stdout.trim()).toBe("failed");
+    const good = await apply('environment.etc.v.text = "units-1";');
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    const system = systemOf(good.stdout, "sd1");
+
+    const breaksUnit = (id: string) =>
+      `system.activationScripts.unit = "/usr/bin/systemd-run --quiet --unit=hive-test-${id} /bin/false";`;
+    const bad = await apply(breaksUnit("new-broken"));
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^sd1: failed at activate: .*health check failed-units/m);
+    expect(bad.stdout).toMatch(/units failed since the activation: hive-test-new-broken\.service/);
+    expect(bad.stdout).not.toMatch(/units failed since the activation:.*old-broken/);
+    expect((await onHost("readlink -f /run/current-system")).stdout.trim()).toBe(system);
+
+    // deployment.checkFailedUnits = false keeps it, as Colmena would.
+    const off = await apply(`${breaksUnit("off-broken")} deployment.checkFailedUnits = false;`);
+    expect(off.code, off.stdout + off.stderr).toBe(0);
+  });
 });

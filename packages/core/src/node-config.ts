@@ -70,6 +70,8 @@ const deploymentSchema = z.object({
   magicRollback: z.boolean().optional(),
   // hive extension: sudo on this node asks for a password, which hive asks for once on the terminal.
   interactiveSudo: z.boolean().optional(),
+  // hive extension: after a switch, fail (and roll back) when a systemd unit failed that had not before.
+  checkFailedUnits: z.boolean().optional(),
   healthChecks: z.array(healthCheckSchema).optional(),
 });
 

@@ -110,6 +110,9 @@ nixenv=$(command -v nix-env) || { echo "nix-env is not on PATH" >&2; exit 1; }
 sleepbin=$(command -v sleep) || { echo "sleep is not on PATH" >&2; exit 1; }
 boot=$(cat /proc/sys/kernel/random/boot_id)
 if command -v systemd-run > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  # The units failed before: the failed-units check blames the new system only for others.
+  systemctl list-units --state=failed --plain --no-legend --full --no-pager > "$base.failed-before" 2>/dev/null || true
+  echo "systemd=1"
   locale="\${LOCALE_ARCHIVE:-/run/current-system/sw/lib/locale/locale-archive}"
   if [ -e "$locale" ]; then set -- "--setenv=LOCALE_ARCHIVE=$locale"; else set --; fi
   systemd-run --quiet --collect --no-ask-password --unit "hive-activate-$id" \\
@@ -169,6 +172,28 @@ touch "$1.$3"
 i=0
 while [ ! -s "$1.status" ] && [ "$i" -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
 ${POLL_ACTIVATION}`;
+
+/**
+ * The built-in health check of hosts run by systemd: no unit failed that had not failed before
+ * the activation ($1.failed-before). Prints the new failures and their last lines of status.
+ */
+export const FAILED_UNITS_CHECK = `
+base="$1"
+units() { systemctl list-units --state=failed --plain --no-legend --full --no-pager 2>/dev/null | while read -r a b _; do case "$a" in *.*) echo "$a" ;; *) echo "$b" ;; esac; done; }
+before=$(cat "$base.failed-before" 2>/dev/null | while read -r a b _; do case "$a" in *.*) echo "$a" ;; *) echo "$b" ;; esac; done)
+new=""
+for unit in $(units); do
+  case "
+$before
+" in *"
+$unit
+"*) ;; *) new="$new $unit" ;; esac
+done
+[ -z "$new" ] && exit 0
+echo "units failed since the activation:$new"
+for unit in $new; do systemctl status --no-pager --lines 5 "$unit" 2>&1 | tail -n 7; done
+exit 1
+`;
 
 /** Stops a runner: it stops switch-to-configuration and restores the previous system itself. */
 export const STOP_ACTIVATION = `

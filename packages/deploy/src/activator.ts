@@ -65,8 +65,11 @@ export interface ActivateOptions {
   onWaiting?: (message: string) => void;
   /** What went as planned, for the log. */
   onLog?: (line: string) => void;
-  /** Health checks, run once the activation succeeded and before it is confirmed. */
-  check?: () => Promise<CheckFailure | undefined>;
+  /**
+   * Health checks, run once the activation succeeded and before it is confirmed; `base` names the
+   * activation's files on the host, `systemd` says whether the host runs systemd.
+   */
+  check?: (activation: { base: string; systemd: boolean }) => Promise<CheckFailure | undefined>;
 }
 
 type Poll =
@@ -157,7 +160,7 @@ export async function activate(
         // the health checks passing. The same command answers as a poll once the runner has
         // taken the answer in.
         if (plan.reconnect) await host.reconnect();
-        checkFailed ??= await options.check?.();
+        checkFailed ??= await options.check?.({ base, systemd: started.systemd });
         const verdict = checkFailed === undefined ? "confirm" : "reject";
         const confirmation = await host.run(
           "activate",
@@ -238,7 +241,7 @@ async function startRunner(
   host: Host,
   mode: "activate" | "rollback",
   plan: ActivationPlan,
-): Promise<{ base: string; boot: string }> {
+): Promise<{ base: string; boot: string; systemd: boolean }> {
   const id = randomUUID();
   const result = await host.run(
     mode === "activate" ? "activate" : "rollback",
@@ -263,7 +266,7 @@ async function startRunner(
     { privileged: true, ...(mode === "rollback" ? { signal: null } : {}) },
   );
   const boot = /^boot=(.+)$/m.exec(result.stdout)?.[1]?.trim() ?? "";
-  return { base: `${ACTIVATION_DIR}/${id}`, boot };
+  return { base: `${ACTIVATION_DIR}/${id}`, boot, systemd: /^systemd=1$/m.test(result.stdout) };
 }
 
 function lostTrack(node: NodeName, base: string, why: Interruption, options: ActivateOptions): HiveError {

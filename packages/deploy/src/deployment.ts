@@ -27,7 +27,7 @@ import { Rollout, type RolloutPolicy } from "./rollout.js";
 
 export interface DeploymentOptions extends Omit<
   NodeDeployOptions,
-  "replaceUnknownProfiles" | "magicRollback" | "healthChecks" | "onEvent" | "exporter"
+  "replaceUnknownProfiles" | "magicRollback" | "healthChecks" | "checkFailedUnits" | "onEvent" | "exporter"
 > {
   goal: Goal;
   /** Nodes pushed or activated at once (each phase has its own limit). */
@@ -159,6 +159,7 @@ export class Deployment {
       replaceUnknownProfiles: node.deployment.replaceUnknownProfiles,
       magicRollback: node.deployment.magicRollback ?? true,
       healthChecks: node.deployment.healthChecks ?? [],
+      checkFailedUnits: node.deployment.checkFailedUnits !== false,
       onEvent: (e) => this.emit(e),
       exporter: this.exporter,
     };

@@ -1,6 +1,27 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { HealthCheck } from "@hive/core";
 import type { Host } from "./host.js";
+import { FAILED_UNITS_CHECK } from "./activation-scripts.js";
+
+/**
+ * The built-in check of a host run by systemd (deployment.checkFailedUnits, on unless set
+ * false): no unit has failed since the activation of `base` began. Units that had failed before
+ * are not the new system's doing and do not count. Retried, as units may fail a moment later.
+ */
+export function failedUnitsCheck(base: string): HealthCheck {
+  return {
+    name: "failed-units",
+    cmd: ["sh", "-c", FAILED_UNITS_CHECK, "hive-failed-units", base],
+    http: null,
+    from: "host",
+    status: 0,
+    body: null,
+    timeout: 10,
+    retries: 2,
+    interval: 2,
+    initialDelay: 1,
+  };
+}
 
 export interface CheckFailure {
   name: string;

@@ -13,7 +13,7 @@ import { activate, type ActivationPlan } from "./activator.js";
 import { activationFailure, hostNow } from "./activation-failure.js";
 import type { HostState } from "./host-state.js";
 import type { Host } from "./host.js";
-import { checksBudgetSeconds, runHealthChecks } from "./health-checks.js";
+import { checksBudgetSeconds, failedUnitsCheck, runHealthChecks } from "./health-checks.js";
 import { copyClosure } from "./copier.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
@@ -34,6 +34,8 @@ export interface NodeDeployOptions {
   magicRollback: boolean;
   /** The node's deployment.healthChecks (hive extension), run before an activation is confirmed. */
   healthChecks: readonly HealthCheck[];
+  /** The built-in check that no systemd unit failed since the activation (deployment.checkFailedUnits). */
+  checkFailedUnits: boolean;
   onEvent: (event: DeployEvent) => void;
   exporter: SharedExporter;
   /** Recorded in the host's deploy history at each activation. */
@@ -173,9 +175,11 @@ export async function activateNode(
   const live = traits.activation === "switch" || traits.activation === "test";
   const reconnect = live && options.confirmTimeoutMs > 0 && options.magicRollback;
   const checks = live ? options.healthChecks : [];
+  const unitsCheck = live && options.checkFailedUnits;
   const confirmSeconds =
-    reconnect || checks.length > 0
-      ? Math.ceil((reconnect ? options.confirmTimeoutMs : 10_000) / 1000) + checksBudgetSeconds(checks)
+    reconnect || checks.length > 0 || unitsCheck
+      ? Math.ceil((reconnect ? options.confirmTimeoutMs : 10_000) / 1000) +
+        checksBudgetSeconds(unitsCheck ? [...checks, failedUnitsCheck("")] : checks)
       : 0;
   const plan = {
     system,
@@ -186,10 +190,12 @@ export async function activateNode(
     reconnect,
   };
   const result = await activate(host, plan, {
-    ...(checks.length > 0
+    ...(checks.length > 0 || unitsCheck
       ? {
-          check: () =>
-            runHealthChecks(host, checks, (line) => options.onEvent({ type: "log", node, step: "activate", line })),
+          check: ({ base, systemd }) =>
+            runHealthChecks(host, unitsCheck && systemd ? [failedUnitsCheck(base), ...checks] : checks, (line) =>
+              options.onEvent({ type: "log", node, step: "activate", line }),
+            ),
         }
       : {}),
     timeoutMs: options.activationTimeoutMs,

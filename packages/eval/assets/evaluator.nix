@@ -136,6 +136,8 @@ let
       magicRollback = mkOption { type = types.bool; default = true; };
       # hive extension: feed sudo the password asked for on the terminal (deploy-rs' --interactive-sudo).
       interactiveSudo = mkOption { type = types.bool; default = false; };
+      # hive extension: after a switch, no systemd unit may have failed that had not failed before.
+      checkFailedUnits = mkOption { type = types.bool; default = true; };
       healthChecks = mkOption { type = types.listOf (types.submodule healthCheckType); default = [ ]; };
     };
   };
@@ -207,6 +209,7 @@ let
       sshOptions = d.sshOptions or [ ];
       magicRollback = d.magicRollback or true;
       interactiveSudo = d.interactiveSudo or false;
+      checkFailedUnits = d.checkFailedUnits or true;
       healthChecks = map (c: { inherit (c) name cmd http from status body timeout retries interval initialDelay; })
         (d.healthChecks or [ ]);
       keys = mapAttrs (_: keyJson) d.keys;
