@@ -1,53 +1,13 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SystemdHost } from "@hive/testbed";
-import { ok, run } from "../support/run.js";
-import { runHiveWith, systemOf, writeHive } from "../faults/fault-kit.js";
+import { describe, expect, it } from "vitest";
+import { systemOf } from "../faults/fault-kit.js";
+import { useSystemdHost } from "../support/systemd-host.js";
 
 /**
  * Deploys to a host whose PID 1 is a real systemd: activation goes through systemd-run, in a
  * transient unit whose environment has a PATH that holds nothing, as on NixOS.
  */
 describe("a host run by systemd", () => {
-  let host: SystemdHost | undefined;
-  let sshConfig = "";
-
-  beforeAll(async () => {
-    const dir = await mkdtemp(join(inject("fleetRoot"), "systemd-"));
-    const key = join(dir, "client_key");
-    await ok("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key]);
-    host = await SystemdHost.start(join(dir, "sd1"), "sd1", await readFile(`${key}.pub`, "utf8"));
-    const knownHosts = join(dir, "known_hosts");
-    await writeFile(knownHosts, `${host.knownHostsLine()}\n`);
-    sshConfig = join(dir, "ssh_config");
-    await writeFile(
-      sshConfig,
-      [
-        "Host sd1",
-        "  HostName 127.0.0.1",
-        `  Port ${host.port}`,
-        "  User root",
-        `  IdentityFile ${key}`,
-        "  IdentitiesOnly yes",
-        `  UserKnownHostsFile ${knownHosts}`,
-        "  StrictHostKeyChecking yes",
-        "",
-      ].join("\n"),
-    );
-  }, 120_000);
-  afterAll(async () => {
-    await host?.stop();
-  });
-
-  const onHost = (command: string) => run("ssh", ["-F", sshConfig, "sd1", command]);
-  const apply = async (module: string) =>
-    runHiveWith(await writeHive({ sd1: module }), ["apply", "--on", "sd1"], {
-      SSH_CONFIG_FILE: sshConfig,
-      SSH_AUTH_SOCK: "",
-      NIX_CONFIG: "substituters =",
-      NIX_PATH: "",
-    });
+  const { onHost, apply } = useSystemdHost("sd1");
 
   it("is a systemd host whose units get no usable PATH", async () => {
     const pid1 = await onHost(

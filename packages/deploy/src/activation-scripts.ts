@@ -10,13 +10,28 @@
  * window; otherwise the runner restores the previous system itself. It marks `$base.activated`
  * when it starts waiting.
  *
+ * Boot watch (goal boot, then a reboot, with magic rollback, on a host run by systemd): after
+ * `switch-to-configuration boot` succeeded, the runner arms a watchdog that survives the reboot: a
+ * copy of itself in /nix/var/hive and a unit in /etc/systemd/system.control (systemd's persistent
+ * control directory, which NixOS leaves alone), wanted by multi-user.target through a drop-in. At
+ * the next boot it runs in mode boot-watch with base `$base.boot`: if the host booted the new
+ * system, it waits for hive's confirmation as above and restores the previous system (profile and
+ * a `switch`) when none comes. /nix/var/hive/boot-watch.state says armed, running or done.
+ *
  * Status line (one write):
- * `hive-activation rc=N rollback=none|ok|unavailable|failed:N stopped=0|1 unconfirmed=0|1 end`.
+ * `hive-activation rc=N rollback=none|ok|unavailable|failed:N stopped=0|1 unconfirmed=0|1 watch=armed|none end`.
  */
 export const ACTIVATION_RUNNER = `
 mode="$1"; base="$2"; system="$3"; action="$4"; setProfile="$5"; prevGen="$6"; prevSystem="$7"; nixenv="$8"
-confirm="$9"; sleep="\${10}"
+confirm="$9"; sleep="\${10}"; watch="\${11:-0}"
 profile=/nix/var/nix/profiles/system
+hive=/nix/var/hive
+units=/etc/systemd/system.control
+if [ "$mode" = boot-watch ]; then
+  read -r armed < "$hive/boot-watch.state" 2>/dev/null || armed=""
+  [ "$armed" = armed ] || exit 0
+  printf 'running\\n' > "$hive/boot-watch.state"
+fi
 echo "$$" > "$base.pid"
 exec >> "$base.log" 2>&1 < /dev/null
 child=""
@@ -54,12 +69,50 @@ restore() {
   r=$?
   if [ "$r" = 0 ]; then rollback=ok; else rollback="failed:$r"; fi
 }
+awaitConfirmation() {
+  printf 'activated\\n' > "$base.activated"
+  # In tenths of a second: a confirmation that arrives ends the wait at once.
+  waited=0
+  while [ ! -e "$base.confirm" ] && [ ! -e "$base.reject" ] && [ "$waited" -lt "$((confirm * 10))" ] && [ "$stopped" = 0 ]; do
+    run "$sleep" 0.1
+    waited=$((waited + 1))
+  done
+  if [ -e "$base.reject" ]; then
+    echo "hive: rejected by the deployer (a health check failed); restoring"
+    unconfirmed=1
+  elif [ "$stopped" = 0 ] && [ ! -e "$base.confirm" ]; then
+    echo "hive: not confirmed within $confirm s: the deployer could not get back in; restoring"
+    unconfirmed=1
+  fi
+}
+armWatch() {
+  [ -d /run/systemd/system ] || return 0
+  while IFS= read -r line; do printf '%s\\n' "$line"; done < "$0" > "$hive/boot-watch.sh" || return 0
+  [ -d "$units/multi-user.target.d" ] || return 0
+  printf '[Unit]\\nDescription=hive: keep the system booted now only if the deployer confirms it\\n\\n[Service]\\nExecStart=/bin/sh %s boot-watch %s %s switch 1 %s %s %s %s %s\\n' \
+    "$hive/boot-watch.sh" "$base.boot" "$system" "$prevGen" "$prevSystem" "$nixenv" "$confirm" "$sleep" > "$units/hive-boot-watch.service" || return 0
+  printf '[Unit]\\nWants=hive-boot-watch.service\\n' > "$units/multi-user.target.d/hive-boot-watch.conf" || return 0
+  printf 'armed\\n' > "$hive/boot-watch.state"
+  watched=armed
+  echo "hive: armed the boot watch: unless the deployer confirms within $confirm s of the next boot, the host restores generation $prevGen"
+}
 rc=0
 rollback=none
 unconfirmed=0
+watched=none
 if [ "$mode" = rollback ]; then
   rc=-
   restore
+elif [ "$mode" = boot-watch ]; then
+  booted=$(cd -P /run/current-system 2>/dev/null && pwd -P)
+  if [ "$booted" = "$system" ]; then
+    awaitConfirmation
+    if [ "$unconfirmed" = 1 ] || [ "$stopped" = 1 ]; then restore; fi
+  else
+    echo "hive: the host booted $booted, not $system: nothing to confirm"
+    unconfirmed=1
+  fi
+  printf 'done\\n' > "$hive/boot-watch.state"
 else
   if [ "$setProfile" = 1 ]; then
     run "$nixenv" --profile "$profile" --set "$system"
@@ -71,25 +124,14 @@ else
   elif [ "$rc" = 0 ]; then
     rc=143
   fi
-  if [ "$rc" = 0 ] && [ "$confirm" != 0 ]; then
-    printf 'activated\\n' > "$base.activated"
-    # In tenths of a second: a confirmation that arrives ends the wait at once.
-    waited=0
-    while [ ! -e "$base.confirm" ] && [ ! -e "$base.reject" ] && [ "$waited" -lt "$((confirm * 10))" ] && [ "$stopped" = 0 ]; do
-      run "$sleep" 0.1
-      waited=$((waited + 1))
-    done
-    if [ -e "$base.reject" ]; then
-      echo "hive: rejected by the deployer (a health check failed); restoring"
-      unconfirmed=1
-    elif [ "$stopped" = 0 ] && [ ! -e "$base.confirm" ]; then
-      echo "hive: not confirmed within $confirm s: the deployer could not get back in; restoring"
-      unconfirmed=1
-    fi
+  if [ "$rc" = 0 ] && [ "$confirm" != 0 ] && [ "$watch" = 1 ]; then
+    armWatch
+  elif [ "$rc" = 0 ] && [ "$confirm" != 0 ]; then
+    awaitConfirmation
   fi
   if [ "$rc" != 0 ] || [ "$unconfirmed" = 1 ] || [ "$stopped" = 1 ]; then restore; fi
 fi
-printf 'hive-activation rc=%s rollback=%s stopped=%s unconfirmed=%s end\\n' "$rc" "$rollback" "$stopped" "$unconfirmed" > "$base.status"
+printf 'hive-activation rc=%s rollback=%s stopped=%s unconfirmed=%s watch=%s end\\n' "$rc" "$rollback" "$stopped" "$unconfirmed" "$watched" > "$base.status"
 `;
 
 /**
@@ -101,9 +143,14 @@ printf 'hive-activation rc=%s rollback=%s stopped=%s unconfirmed=%s end\\n' "$rc
  */
 export const START_ACTIVATION = `
 set -eu
-dir="$1"; id="$2"; mode="$3"; system="$4"; action="$5"; setProfile="$6"; prevGen="$7"; prevSystem="$8"; lock="$9"; runner="\${10}"; confirm="\${11}"
+dir="$1"; id="$2"; mode="$3"; system="$4"; action="$5"; setProfile="$6"; prevGen="$7"; prevSystem="$8"; lock="$9"; runner="\${10}"; confirm="\${11}"; watch="\${12}"
 umask 077
 mkdir -p "$dir"
+# A boot watch that has done its work (or was never used) leaves nothing behind.
+if [ -d /run/systemd/system ] && [ "$(cat /nix/var/hive/boot-watch.state 2>/dev/null)" != running ]; then
+  rm -f /etc/systemd/system.control/hive-boot-watch.service /etc/systemd/system.control/multi-user.target.d/hive-boot-watch.conf /nix/var/hive/boot-watch.state /nix/var/hive/boot-watch.sh
+fi
+if [ "$watch" = 1 ] && [ -d /run/systemd/system ]; then mkdir -p /etc/systemd/system.control/multi-user.target.d 2>/dev/null || true; fi
 base="$dir/$id"
 printf '%s' "$runner" > "$base.sh"
 nixenv=$(command -v nix-env) || { echo "nix-env is not on PATH" >&2; exit 1; }
@@ -117,9 +164,9 @@ if command -v systemd-run > /dev/null 2>&1 && [ -d /run/systemd/system ]; then
   if [ -e "$locale" ]; then set -- "--setenv=LOCALE_ARCHIVE=$locale"; else set --; fi
   systemd-run --quiet --collect --no-ask-password --unit "hive-activate-$id" \\
     --setenv=NIXOS_INSTALL_BOOTLOADER= "$@" \\
-    /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv" "$confirm" "$sleepbin"
+    /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv" "$confirm" "$sleepbin" "$watch"
 else
-  setsid /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv" "$confirm" "$sleepbin" \\
+  setsid /bin/sh "$base.sh" "$mode" "$base" "$system" "$action" "$setProfile" "$prevGen" "$prevSystem" "$nixenv" "$confirm" "$sleepbin" "$watch" \\
     < /dev/null > /dev/null 2>&1 &
 fi
 i=0

@@ -31,6 +31,13 @@ export interface ActivationPlan {
   confirmSeconds: number;
   /** Confirm over a new connection (magic rollback); otherwise over the one in use (health checks alone). */
   reconnect: boolean;
+  /**
+   * Goal boot before a reboot, with magic rollback: arm the boot watch (on hosts run by systemd),
+   * which waits confirmSeconds from the next boot for hive's confirmation instead of waiting now.
+   */
+  bootWatch?: boolean;
+  /** Once the activation armed the boot watch: its files on the host start with this. */
+  watchBase?: string;
 }
 
 export type Rollback = "none" | "ok" | "unavailable" | { failed: string };
@@ -54,6 +61,8 @@ export interface ActivationResult {
   log: string;
   /** Where the log stays on the host. */
   logPath: string;
+  /** The boot watch is armed: its files on the host, after the reboot, start with this. */
+  watchBase: string | undefined;
 }
 
 export interface ActivateOptions {
@@ -80,6 +89,7 @@ type Poll =
       rollback: Rollback;
       stopped: boolean;
       unconfirmed: boolean;
+      watched: boolean;
       current: string | undefined;
       profile: string | undefined;
       generation: number | undefined;
@@ -91,9 +101,10 @@ function parsePoll(stdout: string): Poll {
   const lines = head.split("\n");
   const state = /^state=(\w+)$/.exec(lines[0] ?? "")?.[1];
   if (state === "running" || state === "activated" || state === "gone" || state === "rebooted") return { state };
-  const status = /^hive-activation rc=(-|\d+) rollback=(\S+) stopped=([01]) unconfirmed=([01]) end$/.exec(
-    lines[1] ?? "",
-  );
+  const status =
+    /^hive-activation rc=(-|\d+) rollback=(\S+) stopped=([01]) unconfirmed=([01])(?: watch=(\w+))? end$/.exec(
+      lines[1] ?? "",
+    );
   if (state !== "done" || status === null) throw new Error(`unexpected answer from the activation poll: ${stdout}`);
   const field = (name: string) => lines.find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) || undefined;
   const rollback = status[2] ?? "none";
@@ -103,6 +114,7 @@ function parsePoll(stdout: string): Poll {
     rollback: rollback === "none" || rollback === "ok" || rollback === "unavailable" ? rollback : { failed: rollback },
     stopped: status[3] === "1",
     unconfirmed: status[4] === "1",
+    watched: status[5] === "armed",
     current: field("current"),
     profile: field("profile"),
     generation: parseGeneration(field("generation")),
@@ -215,6 +227,7 @@ export async function activate(
         generation: poll.generation,
         log: poll.log,
         logPath: `${base}.log`,
+        watchBase: poll.watched ? `${base}.boot` : undefined,
       };
     }
     if (poll.state === "gone" || poll.state === "rebooted") {
@@ -235,6 +248,36 @@ export async function activate(
     }
     await sleep(wait);
   }
+}
+
+/** What the boot watch did, read after the reboot. */
+export type BootWatchState =
+  | { state: "running" | "activated" | "gone" | "rebooted" }
+  | { state: "done"; unconfirmed: boolean; rollback: Rollback; current: string | undefined; log: string };
+
+/**
+ * After the reboot, over the new connection: confirms the boot watch (or rejects it: a health
+ * check failed, restore now) and returns what it did, or only asks (`verdict` poll).
+ */
+export async function answerBootWatch(
+  host: Host,
+  watchBase: string,
+  boot: string,
+  verdict: "confirm" | "reject" | "poll",
+): Promise<BootWatchState> {
+  const argv =
+    verdict === "poll"
+      ? ["sh", "-c", POLL_ACTIVATION, "hive-poll", watchBase, boot]
+      : ["sh", "-c", CONFIRM_ACTIVATION, "hive-confirm", watchBase, boot, verdict];
+  const poll = parsePoll((await host.run("reboot", argv, { privileged: true, signal: null })).stdout);
+  if (poll.state !== "done") return poll;
+  return {
+    state: "done",
+    unconfirmed: poll.unconfirmed,
+    rollback: poll.rollback,
+    current: poll.current,
+    log: poll.log,
+  };
 }
 
 async function startRunner(
@@ -261,6 +304,7 @@ async function startRunner(
       LOCK_FILE,
       ACTIVATION_RUNNER,
       String(mode === "activate" ? plan.confirmSeconds : 0),
+      mode === "activate" && plan.bootWatch === true ? "1" : "0",
     ],
     // A rollback starts even when the run is aborted: it is how an aborted activation ends.
     { privileged: true, ...(mode === "rollback" ? { signal: null } : {}) },

@@ -19,6 +19,7 @@ import { SwitchedNodes } from "./switched-nodes.js";
 import { failedResult } from "./failed-result.js";
 import { uploadKeys, type KeySources } from "./keys.js";
 import { rebootAndWait } from "./reboot.js";
+import { runHealthChecks } from "./health-checks.js";
 import { SharedExporter } from "./shared-export.js";
 import { describeHolder, lockHost, type HostLock, type LockHolder } from "./host-lock.js";
 import { Host } from "./host.js";
@@ -27,7 +28,13 @@ import { Rollout, type RolloutPolicy } from "./rollout.js";
 
 export interface DeploymentOptions extends Omit<
   NodeDeployOptions,
-  "replaceUnknownProfiles" | "magicRollback" | "healthChecks" | "checkFailedUnits" | "onEvent" | "exporter"
+  | "replaceUnknownProfiles"
+  | "magicRollback"
+  | "healthChecks"
+  | "checkFailedUnits"
+  | "rebootAfter"
+  | "onEvent"
+  | "exporter"
 > {
   goal: Goal;
   /** Nodes pushed or activated at once (each phase has its own limit). */
@@ -160,6 +167,7 @@ export class Deployment {
       magicRollback: node.deployment.magicRollback ?? true,
       healthChecks: node.deployment.healthChecks ?? [],
       checkFailedUnits: node.deployment.checkFailedUnits !== false,
+      rebootAfter: this.options.reboot !== undefined,
       onEvent: (e) => this.emit(e),
       exporter: this.exporter,
     };
@@ -230,11 +238,13 @@ export class Deployment {
           this.emit({ type: "step", node: node.name, step, detail: early.map(([n]) => n).join(", ") });
           await uploadKeys(host, early, this.options.keySources);
         }
+        let watchBase: string | undefined;
         if (system !== undefined && traits.activation !== null && !pushed.same) {
           step = "activate";
           const activated = await this.phase(this.activateQueue, async () => {
             const plan = await activateNode(host, system, pushed.state, nodeOptions);
             if (plan !== undefined) this.switched.add(node.name, { host, plan, options: nodeOptions });
+            watchBase = plan?.watchBase;
             return true;
           });
           if (activated === undefined) return this.interrupted(node.name, step);
@@ -243,9 +253,20 @@ export class Deployment {
         if (reboot !== undefined && system !== undefined) {
           step = "reboot";
           this.emit({ type: "step", node: node.name, step });
+          const log = (line: string) => this.emit({ type: "log", node: node.name, step: "reboot", line });
           await rebootAndWait(host, system, {
             timeoutMs: reboot.timeoutMs,
-            onWaiting: (message) => this.emit({ type: "log", node: node.name, step: "reboot", line: message }),
+            onWaiting: log,
+            ...(watchBase !== undefined
+              ? {
+                  watch: {
+                    base: watchBase,
+                    confirmSeconds: Math.ceil(nodeOptions.confirmTimeoutMs / 1000),
+                    check: () => runHealthChecks(host, nodeOptions.healthChecks, log),
+                    onLog: log,
+                  },
+                }
+              : {}),
           });
         }
         // A reboot empties /run, where keys usually live: then every key goes up again.

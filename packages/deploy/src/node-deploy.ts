@@ -36,6 +36,8 @@ export interface NodeDeployOptions {
   healthChecks: readonly HealthCheck[];
   /** The built-in check that no systemd unit failed since the activation (deployment.checkFailedUnits). */
   checkFailedUnits: boolean;
+  /** A reboot follows the activation (--reboot): goal boot arms the boot watch (magic rollback). */
+  rebootAfter: boolean;
   onEvent: (event: DeployEvent) => void;
   exporter: SharedExporter;
   /** Recorded in the host's deploy history at each activation. */
@@ -176,8 +178,12 @@ export async function activateNode(
   const reconnect = live && options.confirmTimeoutMs > 0 && options.magicRollback;
   const checks = live ? options.healthChecks : [];
   const unitsCheck = live && options.checkFailedUnits;
-  const confirmSeconds =
-    reconnect || checks.length > 0 || unitsCheck
+  // Goal boot changes nothing running until the reboot: then the boot watch waits for hive.
+  const bootWatch =
+    traits.activation === "boot" && options.rebootAfter && options.confirmTimeoutMs > 0 && options.magicRollback;
+  const confirmSeconds = bootWatch
+    ? Math.ceil(options.confirmTimeoutMs / 1000) + checksBudgetSeconds(options.healthChecks)
+    : reconnect || checks.length > 0 || unitsCheck
       ? Math.ceil((reconnect ? options.confirmTimeoutMs : 10_000) / 1000) +
         checksBudgetSeconds(unitsCheck ? [...checks, failedUnitsCheck("")] : checks)
       : 0;
@@ -188,6 +194,7 @@ export async function activateNode(
     previous,
     confirmSeconds,
     reconnect,
+    bootWatch,
   };
   const result = await activate(host, plan, {
     ...(checks.length > 0 || unitsCheck
@@ -220,7 +227,7 @@ export async function activateNode(
       : {}),
     ...(previous.generation !== undefined ? { previousGeneration: previous.generation } : {}),
   });
-  if (succeeded) return plan;
+  if (succeeded) return result.watchBase === undefined ? plan : { ...plan, watchBase: result.watchBase };
   throw activationFailure(node, system, traits.activation, previous, result, options);
 }
 

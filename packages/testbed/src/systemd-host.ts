@@ -17,6 +17,21 @@ ExecStart=/usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
 [Install]
 WantedBy=multi-user.target
 `;
+// NixOS's stage 2, as a unit before all others: the system profile is what boots, and its activation
+// runs (absolute paths: units get no PATH). At first boot there is no profile yet.
+const STAGE2_UNIT = `[Unit]
+Description=boot the system profile (NixOS's stage 2) on a hive testbed host
+DefaultDependencies=no
+Before=sysinit.target hive-sshd.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'p=/nix/var/nix/profiles/system; [ -e $p ] || exit 0; s=$(/usr/bin/readlink -f $p); /usr/bin/ln -sfn $s /run/booted-system; /usr/bin/ln -sfn $s /run/current-system; [ -x $s/activate ] && $s/activate || true'
+
+[Install]
+WantedBy=sysinit.target
+`;
 const MANAGER_CONF = `[Manager]
 DefaultEnvironment=PATH=/nonexistent/systemd/bin
 `;
@@ -34,6 +49,8 @@ export class SystemdHost {
   port = 0;
   hostKey = "";
   private nspawn: ChildProcess | undefined;
+  /** How many times the host rebooted (its `reboot`). */
+  reboots = 0;
 
   private constructor(
     readonly name: string,
@@ -82,6 +99,10 @@ export class SystemdHost {
     await mkdir(join(units, "multi-user.target.wants"), { recursive: true });
     await writeFile(join(units, "hive-sshd.service"), SSHD_UNIT);
     await symlink("../hive-sshd.service", join(units, "multi-user.target.wants", "hive-sshd.service"));
+    await writeFile(join(units, "hive-stage2.service"), STAGE2_UNIT);
+    // Before every ordinary unit, as NixOS's stage 2 runs before systemd starts.
+    await mkdir(join(units, "sysinit.target.wants"), { recursive: true });
+    await symlink("../hive-stage2.service", join(units, "sysinit.target.wants", "hive-stage2.service"));
     await symlink("/usr/lib/systemd/system/multi-user.target", join(units, "default.target"));
     for (const masked of ["nix-daemon.service", "nix-daemon.socket", "ssh.service", "ssh.socket"])
       await symlink("/dev/null", join(units, masked));
@@ -133,7 +154,17 @@ export class SystemdHost {
     let log = "";
     let exited: string | undefined;
     child.stderr.on("data", (c: Buffer) => (log += c.toString()));
-    child.on("exit", (code, signal) => (exited = `exited with ${signal ?? code}`));
+    child.on("exit", (code, signal) => {
+      exited = `exited with ${signal ?? code}`;
+      // `reboot` in the container: systemd shuts down and nspawn exits 133; the machine boots
+      // again (a new /run, a new boot id, the system profile), as hardware would.
+      if (code === 133 && this.nspawn === child) {
+        this.reboots++;
+        void this.boot().catch((error: unknown) =>
+          process.emitWarning(`testbed: systemd host ${this.name} did not boot again: ${String(error)}`),
+        );
+      }
+    });
     const ready = await waitForSshBanner(this.port, { timeoutMs: 60_000, abandon: () => exited !== undefined });
     if (!ready) {
       await this.stop();
@@ -141,6 +172,11 @@ export class SystemdHost {
         `systemd host ${this.name}: sshd did not answer on ${this.port} (${exited ?? "timed out"}):\n${log}`,
       );
     }
+  }
+
+  /** Replaces a user's authorized keys (as a console session would, when SSH no longer lets one in). */
+  async setAuthorizedKeys(keys: readonly string[], user = "root"): Promise<void> {
+    await writeFile(join(this.paths.authorizedKeys, user), keys.map((k) => `${k.trim()}\n`).join(""));
   }
 
   /** Halts the container (systemd shuts down), then sweeps whatever is left. */
