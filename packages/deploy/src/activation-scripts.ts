@@ -71,12 +71,24 @@ restore() {
 }
 awaitConfirmation() {
   printf 'activated\\n' > "$base.activated"
-  # In tenths of a second: a confirmation that arrives ends the wait at once.
-  waited=0
-  while [ ! -e "$base.confirm" ] && [ ! -e "$base.reject" ] && [ "$waited" -lt "$((confirm * 10))" ] && [ "$stopped" = 0 ]; do
-    run "$sleep" 0.1
-    waited=$((waited + 1))
-  done
+  if [ -p "$base.answer" ] && exec 3<> "$base.answer"; then
+    # Woken by hive's answer (or a stop) written to the FIFO, or by the timer: no polling.
+    ( trap 'kill "$t" 2> /dev/null; exit 0' TERM; "$sleep" "$confirm" & t=$!; wait "$t" && printf 'timeout\\n' >&3 ) &
+    timer=$!
+    answer=""
+    while [ -z "$answer" ] && [ ! -e "$base.confirm" ] && [ ! -e "$base.reject" ] && [ "$stopped" = 0 ]; do
+      read -r answer <&3 || break
+    done
+    kill "$timer" 2> /dev/null
+    exec 3<&-
+  else
+    # In tenths of a second: a confirmation that arrives ends the wait at once.
+    waited=0
+    while [ ! -e "$base.confirm" ] && [ ! -e "$base.reject" ] && [ "$waited" -lt "$((confirm * 10))" ] && [ "$stopped" = 0 ]; do
+      run "$sleep" 0.1
+      waited=$((waited + 1))
+    done
+  fi
   if [ -e "$base.reject" ]; then
     echo "hive: rejected by the deployer (a health check failed); restoring"
     unconfirmed=1
@@ -153,6 +165,8 @@ fi
 if [ "$watch" = 1 ] && [ -d /run/systemd/system ]; then mkdir -p /etc/systemd/system.control/multi-user.target.d 2>/dev/null || true; fi
 base="$dir/$id"
 printf '%s' "$runner" > "$base.sh"
+# Where hive's answer to a magic rollback wakes the runner (it polls when there is none).
+if [ "$confirm" != 0 ]; then mkfifo -m 600 "$base.answer" 2> /dev/null || true; fi
 nixenv=$(command -v nix-env) || { echo "nix-env is not on PATH" >&2; exit 1; }
 sleepbin=$(command -v sleep) || { echo "sleep is not on PATH" >&2; exit 1; }
 boot=$(cat /proc/sys/kernel/random/boot_id)
@@ -197,7 +211,7 @@ if [ -s "$base.status" ]; then
   printf 'generation=%s\\n' "$(readlink "$profile" 2>/dev/null)"
   echo ---
   cat "$base.log" 2>/dev/null
-  rm -f "$base.sh" "$base.pid"
+  rm -f "$base.sh" "$base.pid" "$base.answer"
 elif [ "$(cat /proc/sys/kernel/random/boot_id)" != "$boot" ]; then
   echo "state=rebooted"
 elif [ "$alive" = 1 ] && [ -e "$base.activated" ]; then
@@ -216,8 +230,9 @@ fi
  */
 export const CONFIRM_ACTIVATION = `
 touch "$1.$3"
+if [ -p "$1.answer" ]; then exec 3<> "$1.answer" && printf '%s\\n' "$3" >&3; exec 3<&-; fi
 i=0
-while [ ! -s "$1.status" ] && [ "$i" -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+while [ ! -s "$1.status" ] && [ "$i" -lt 150 ]; do sleep 0.02; i=$((i + 1)); done
 ${POLL_ACTIVATION}`;
 
 /**
@@ -246,4 +261,5 @@ exit 1
 export const STOP_ACTIVATION = `
 pid=$(cat "$1.pid" 2>/dev/null || true)
 if [ -n "$pid" ] && grep -q hive "/proc/$pid/cmdline" 2>/dev/null; then kill -TERM "$pid"; fi
+if [ -p "$1.answer" ]; then exec 3<> "$1.answer" && printf 'stop\\n' >&3; exec 3<&-; fi
 `;

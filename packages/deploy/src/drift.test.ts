@@ -19,6 +19,7 @@ const record = (system: string, outcome: DeployRecord["outcome"] = "succeeded"):
 const state = (current: string | undefined, history: DeployRecord[] = [], profile = current): HostState => ({
   current,
   profile,
+  systemd: false,
   generation: 7,
   switchedAt: new Date("2026-11-21T00:00:00Z"),
   history,
@@ -40,6 +41,7 @@ describe("parseHostState", () => {
       generation: undefined,
       switchedAt: undefined,
       history: [],
+      systemd: false,
     });
   });
 });

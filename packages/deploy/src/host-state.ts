@@ -14,6 +14,8 @@ export interface HostState {
   switchedAt: Date | undefined;
   /** The last records of the host's deploy history, oldest first. */
   history: DeployRecord[];
+  /** The host runs systemd (as NixOS hosts do): activation goes through systemd-run. */
+  systemd: boolean;
 }
 
 /** Prints what a host runs and boots, and its recent history; $1 is the system profile, $2 the history. */
@@ -23,6 +25,7 @@ printf 'current=%s\\n' "$(readlink -e /run/current-system 2>/dev/null)"
 printf 'profile=%s\\n' "$(readlink -e "$profile" 2>/dev/null)"
 printf 'generation=%s\\n' "$(readlink "$profile" 2>/dev/null)"
 printf 'switched=%s\\n' "$(stat -c %Y /run/current-system 2>/dev/null)"
+if [ -d /run/systemd/system ]; then echo systemd=1; fi
 echo ---
 tail -n 100 "$history" 2>/dev/null || true
 `;
@@ -43,6 +46,7 @@ export function parseHostState(stdout: string): HostState {
     generation: parseGeneration(value("generation")),
     switchedAt: switched === undefined ? undefined : new Date(Number(switched) * 1000),
     history: parseHistory(rest.join("\n---\n")),
+    systemd: value("systemd") === "1",
   };
 }
 

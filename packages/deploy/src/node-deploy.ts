@@ -177,7 +177,7 @@ export async function activateNode(
   const live = traits.activation === "switch" || traits.activation === "test";
   const reconnect = live && options.confirmTimeoutMs > 0 && options.magicRollback;
   const checks = live ? options.healthChecks : [];
-  const unitsCheck = live && options.checkFailedUnits;
+  const unitsCheck = live && options.checkFailedUnits && state.systemd;
   // Goal boot changes nothing running until the reboot: then the boot watch waits for hive.
   const bootWatch =
     traits.activation === "boot" && options.rebootAfter && options.confirmTimeoutMs > 0 && options.magicRollback;
