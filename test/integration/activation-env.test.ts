@@ -67,7 +67,7 @@ describe("activation needs nothing from the environment", () => {
     ]);
     expect(run.code, run.stderr).toBe(0);
     const status = await host.run(["cat", `${base}.status`]);
-    expect(status.stdout).toBe("hive-activation rc=0 rollback=none stopped=0 unconfirmed=0 end\n");
+    expect(status.stdout).toBe("hive-activation rc=0 rollback=none stopped=0 unconfirmed=0 watch=none end\n");
     expect((await host.run(["test", "-f", `${base}.log`])).code).toBe(0);
     const switched = await host.run(["tail", "-n", "1", "/nix/var/log/hive-testbed/switch-to-configuration.log"]);
     expect(switched.stdout).toMatch(new RegExp(` switch ${next ?? "?"}$`, "m"));
