@@ -13,7 +13,8 @@ const out = `${root}packages/hive`;
 rmSync(`${out}/dist`, { recursive: true, force: true });
 rmSync(`${out}/assets`, { recursive: true, force: true });
 mkdirSync(`${out}/assets`, { recursive: true });
-copyFileSync(`${root}packages/eval/assets/evaluator.nix`, `${out}/assets/evaluator.nix`);
+for (const asset of ["evaluator.nix", "deployment-options.nix"])
+  copyFileSync(`${root}packages/eval/assets/${asset}`, `${out}/assets/${asset}`);
 copyFileSync(`${root}README.md`, `${out}/README.md`);
 
 const result = await build({

@@ -20,14 +20,20 @@ afterAll(async () => {
 
 /**
  * Copies a flake fixture to a fresh temporary directory (a flake inside this git checkout would
- * see only tracked files), pointing its nixpkgs input at the mini nixpkgs.
+ * see only tracked files), pointing its nixpkgs input at the mini nixpkgs and its hive input at
+ * hive's Nix files (the deployment options module).
  */
 export async function flakeFixture(name: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `hive-flake-${name}-`));
   made.push(dir);
   await cp(join(fixturesDir, "flakes", name), dir, { recursive: true });
   const flake = join(dir, "flake.nix");
-  await writeFile(flake, (await readFile(flake, "utf8")).replaceAll("@NIXPKGS@", miniNixpkgsPath));
+  await writeFile(
+    flake,
+    (await readFile(flake, "utf8"))
+      .replaceAll("@NIXPKGS@", miniNixpkgsPath)
+      .replaceAll("@HIVE_ASSETS@", fileURLToPath(new URL("../../packages/eval/assets", import.meta.url))),
+  );
   return dir;
 }
 

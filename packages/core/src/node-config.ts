@@ -106,13 +106,13 @@ export type HiveMeta = z.infer<typeof metaSchema>;
 
 const infoSchema = z.object({
   schema: z.number(),
-  source: z.enum(["hive", "colmenaHive"]),
+  source: z.enum(["hive", "colmenaHive", "nixosConfigurations"]),
   nodes: z.array(z.string()),
   meta: metaSchema,
 });
 
 export interface HiveInfo {
-  source: "hive" | "colmenaHive";
+  source: "hive" | "colmenaHive" | "nixosConfigurations";
   nodes: NodeName[];
   meta: HiveMeta;
 }

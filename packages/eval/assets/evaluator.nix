@@ -2,15 +2,20 @@
 # `colmenaHive`) into the queries hive runs. It is applied with `nix eval --apply`, so it must
 # not import files: a flake stays pure unless the user asks for --impure.
 #
-#   (import evaluator.nix) { hermetic; schema; } hiveValue  ->  { info; tags; nodes; eval; introspect; }
+#   (import evaluator.nix) { hermetic; schema; deploymentOptions; kind; } value  ->  { info; tags; nodes; eval; introspect; }
+#
+# `deploymentOptions` is the module in deployment-options.nix (passed in, as nothing is imported);
+# `kind` says what `value` is: "hive" (a `colmena` output or a hive.nix: raw, or an evaluated
+# `colmenaHive`) or "nixosConfigurations" (a flake's, each configuration a node, used as it is).
 #
 # Every query returns JSON-safe data. Key contents never leave Nix through these queries.
-{ hermetic, schema }:
+{ hermetic, schema, deploymentOptions, kind ? "hive" }:
 value:
 with builtins;
 let
   reservedNames = [ "defaults" "network" "meta" ];
-  isEvaluated = isAttrs value && value ? __schema;
+  isNixos = kind == "nixosConfigurations";
+  isEvaluated = !isNixos && isAttrs value && value ? __schema;
 
   # --- raw hives -----------------------------------------------------------------------------
   rawHive =
@@ -58,8 +63,18 @@ let
       if fromSearchPath.success then mkNixpkgs "meta.nixpkgs" fromSearchPath.value
       else throw "meta.nixpkgs is not set and <nixpkgs> is not in the Nix search path: set meta.nixpkgs in the hive (e.g. `meta.nixpkgs = import ./nixpkgs { system = \"x86_64-linux\"; };`) or add nixpkgs to NIX_PATH.";
 
-  # An evaluated hive brings its own lib; a raw one is evaluated with its nixpkgs' lib.
-  lib = if isEvaluated then value.introspect ({ lib, ... }: lib) else nixpkgs.lib;
+  # An evaluated hive brings its own lib; a raw one is evaluated with its nixpkgs' lib;
+  # nixosConfigurations bring theirs (each configuration's pkgs).
+  nixosNames = attrNames value;
+  anyNixos =
+    if nixosNames == [ ] then throw "the flake's nixosConfigurations is empty: there is nothing to deploy"
+    else value.${head nixosNames};
+  lib = if isNixos then anyNixos.pkgs.lib else if isEvaluated then value.introspect ({ lib, ... }: lib) else nixpkgs.lib;
+  # A configuration that does not import the deployment options gets their defaults, its name as target.
+  nixosDeployment = name:
+    let c = value.${name}.config; in
+    if c ? deployment then c.deployment
+    else (lib.evalModules { modules = [ deploymentOptions { config._module.check = false; } ]; specialArgs = { inherit name; }; }).config.deployment;
 
   metaOptions = { lib, ... }: let inherit (lib) mkOption types; in {
     options = {
@@ -88,59 +103,6 @@ let
   };
 
   meta = (lib.evalModules { modules = [ metaOptions userMeta ]; prefix = [ "meta" ]; }).config;
-
-  keyType = { lib, name, config, ... }: let inherit (lib) mkOption types; in {
-    options = {
-      name = mkOption { type = types.str; default = name; };
-      text = mkOption { type = types.nullOr types.str; default = null; };
-      keyFile = mkOption { type = types.nullOr types.path; default = null; apply = v: if v == null then null else toString v; };
-      keyCommand = mkOption { type = types.nullOr (types.addCheck (types.listOf types.str) (l: l != [ ])); default = null; };
-      destDir = mkOption { type = types.path; default = "/run/keys"; };
-      path = mkOption { type = types.path; default = "${config.destDir}/${config.name}"; internal = true; };
-      user = mkOption { type = types.str; default = "root"; };
-      group = mkOption { type = types.str; default = "root"; };
-      permissions = mkOption { type = types.str; default = "0600"; };
-      uploadAt = mkOption { type = types.enum [ "pre-activation" "post-activation" ]; default = "pre-activation"; };
-    };
-  };
-
-  # hive extension: checks run after an activation and before it is confirmed.
-  healthCheckType = { lib, ... }: let inherit (lib) mkOption types; in {
-    options = {
-      name = mkOption { type = types.str; };
-      cmd = mkOption { type = types.nullOr (types.listOf types.str); default = null; };
-      http = mkOption { type = types.nullOr types.str; default = null; };
-      from = mkOption { type = types.enum [ "deployer" "host" ]; default = "deployer"; };
-      status = mkOption { type = types.ints.unsigned; default = 200; };
-      body = mkOption { type = types.nullOr types.str; default = null; };
-      timeout = mkOption { type = types.ints.unsigned; default = 10; };
-      retries = mkOption { type = types.ints.unsigned; default = 3; };
-      interval = mkOption { type = types.ints.unsigned; default = 2; };
-      initialDelay = mkOption { type = types.ints.unsigned; default = 0; };
-    };
-  };
-
-  deploymentOptions = { name, lib, ... }: let inherit (lib) mkOption types; in {
-    options.deployment = {
-      targetHost = mkOption { type = types.nullOr types.str; default = name; };
-      targetPort = mkOption { type = types.nullOr types.ints.unsigned; default = null; };
-      targetUser = mkOption { type = types.nullOr types.str; default = "root"; };
-      allowLocalDeployment = mkOption { type = types.bool; default = false; };
-      buildOnTarget = mkOption { type = types.bool; default = false; };
-      tags = mkOption { type = types.listOf types.str; default = [ ]; };
-      keys = mkOption { type = types.attrsOf (types.submodule keyType); default = { }; };
-      replaceUnknownProfiles = mkOption { type = types.bool; default = true; };
-      privilegeEscalationCommand = mkOption { type = types.listOf types.str; default = [ "sudo" "-H" "--" ]; };
-      sshOptions = mkOption { type = types.listOf types.str; default = [ ]; };
-      # hive extension: roll back a switch hive cannot confirm over a new connection.
-      magicRollback = mkOption { type = types.bool; default = true; };
-      # hive extension: feed sudo the password asked for on the terminal (deploy-rs' --interactive-sudo).
-      interactiveSudo = mkOption { type = types.bool; default = false; };
-      # hive extension: after a switch, no systemd unit may have failed that had not failed before.
-      checkFailedUnits = mkOption { type = types.bool; default = true; };
-      healthChecks = mkOption { type = types.listOf (types.submodule healthCheckType); default = [ ]; };
-    };
-  };
 
   keySources = key: filter (s: key.${s} != null) [ "text" "keyFile" "keyCommand" ];
   keyProblems = deployment: lib.concatMap (keyName:
@@ -175,7 +137,14 @@ let
 
   # --- the evaluated hive, either way ------------------------------------------------------------
   hive =
-    if isEvaluated then {
+    if isNixos then {
+      nodeNames = nixosNames;
+      meta = { };
+      deployment = nixosDeployment;
+      # Already evaluated by nixosSystem: used as it is, never evaluated again.
+      toplevel = name: value.${name}.config.system.build.toplevel;
+      introspect = f: f { inherit lib; pkgs = anyNixos.pkgs; nodes = value; };
+    } else if isEvaluated then {
       nodeNames = attrNames value.nodes;
       meta = value.metaConfig or { };
       deployment = name: value.nodes.${name}.config.deployment;
@@ -221,7 +190,7 @@ in
   # Cheap: meta and node names only.
   info = {
     inherit schema;
-    source = if isEvaluated then "colmenaHive" else "hive";
+    source = if isNixos then "nixosConfigurations" else if isEvaluated then "colmenaHive" else "hive";
     nodes = hive.nodeNames;
     meta = {
       name = hive.meta.name or "hive";

@@ -9,8 +9,20 @@ import { describeSource, type HiveSource } from "./hive-source.js";
 import { nixString } from "./nix-literal.js";
 
 const EVALUATOR = readFileSync(new URL("../assets/evaluator.nix", import.meta.url), "utf8");
+/** hive's deployment options, a module of their own (users import it in nixosConfigurations). */
+const DEPLOYMENT_OPTIONS = readFileSync(new URL("../assets/deployment-options.nix", import.meta.url), "utf8");
 
-const MISSING_OUTPUT = /does not provide attribute .*'"?(colmenaHive|colmena)"?'/;
+const MISSING_OUTPUT = /does not provide attribute .*'"?(colmenaHive|colmena|nixosConfigurations)"?'/;
+
+/** The flake outputs hive deploys, in the order it looks for them. */
+const FLAKE_OUTPUTS = ["colmenaHive", "colmena", "nixosConfigurations"] as const;
+type FlakeOutput = (typeof FLAKE_OUTPUTS)[number];
+
+/** The evaluator, called with its settings: applied to a value, it gives hive's queries. */
+function evaluatorCall(hermetic: boolean, output: FlakeOutput | undefined): string {
+  const kind = output === "nixosConfigurations" ? "nixosConfigurations" : "hive";
+  return `(${EVALUATOR}) { hermetic = ${String(hermetic)}; schema = ${EVAL_SCHEMA_VERSION}; kind = "${kind}"; deploymentOptions = (${DEPLOYMENT_OPTIONS}); }`;
+}
 
 /**
  * Runs queries against a hive through `nix eval --apply`: the evaluator is applied to the hive
@@ -18,7 +30,7 @@ const MISSING_OUTPUT = /does not provide attribute .*'"?(colmenaHive|colmena)"?'
  * purely unless --impure is given.
  */
 export class EvaluatorQuery {
-  private flakeOutput: "colmenaHive" | "colmena" | undefined;
+  private flakeOutput: FlakeOutput | undefined;
 
   constructor(
     readonly source: HiveSource,
@@ -29,11 +41,11 @@ export class EvaluatorQuery {
     return this.source.kind === "flake" && !this.nix.impure;
   }
 
-  private applyExpression(body: string): string {
-    return `hive: let e = (${EVALUATOR}) { hermetic = ${String(this.hermetic)}; schema = ${EVAL_SCHEMA_VERSION}; } hive; in ${body}`;
+  private applyExpression(body: string, output: FlakeOutput | undefined): string {
+    return `hive: let e = ${evaluatorCall(this.hermetic, output)} hive; in ${body}`;
   }
 
-  private args(installable: readonly string[], body: string, impure: boolean): string[] {
+  private args(installable: readonly string[], body: string, impure: boolean, output?: FlakeOutput): string[] {
     return [
       "eval",
       "--json",
@@ -41,7 +53,7 @@ export class EvaluatorQuery {
       ...(impure || this.nix.impure || this.source.kind === "file" ? ["--impure"] : []),
       ...installable,
       "--apply",
-      this.applyExpression(body),
+      this.applyExpression(body, output),
     ];
   }
 
@@ -80,12 +92,13 @@ export class EvaluatorQuery {
   ): Promise<unknown> {
     const call = { impure: options.impure ?? false, signal: options.signal, env: options.env ?? {} };
     if (this.source.kind === "file") return this.runOn(["--file", this.source.path], body, call);
-    if (this.flakeOutput !== undefined) return this.runOn([`${this.source.ref}#${this.flakeOutput}`], body, call);
+    if (this.flakeOutput !== undefined)
+      return this.runOn([`${this.source.ref}#${this.flakeOutput}`], body, call, this.flakeOutput);
     // The first query also finds the output: colmenaHive when the flake has it (as Colmena
-    // prefers), colmena otherwise.
-    for (const output of ["colmenaHive", "colmena"] as const) {
+    // prefers), then colmena, then nixosConfigurations (each configuration a node).
+    for (const output of FLAKE_OUTPUTS) {
       try {
-        const result = await this.runOn([`${this.source.ref}#${output}`], body, call);
+        const result = await this.runOn([`${this.source.ref}#${output}`], body, call, output);
         this.flakeOutput = output;
         return result;
       } catch (error) {
@@ -94,9 +107,9 @@ export class EvaluatorQuery {
     }
     throw new HiveError(
       "HIVE_HIVE_NOT_FOUND",
-      `${describeSource(this.source)} has neither a colmenaHive nor a colmena output`,
+      `${describeSource(this.source)} has no colmenaHive, colmena or nixosConfigurations output`,
       {
-        hint: "a hive flake sets outputs.colmena (a Colmena hive) or outputs.colmenaHive (colmena.lib.makeHive applied to it)",
+        hint: "a hive flake sets outputs.colmena (a Colmena hive), outputs.colmenaHive (colmena.lib.makeHive applied to it) or outputs.nixosConfigurations (nixpkgs.lib.nixosSystem per host)",
       },
     );
   }
@@ -105,8 +118,9 @@ export class EvaluatorQuery {
     installable: readonly string[],
     body: string,
     call: { impure: boolean; signal: AbortSignal | undefined; env: Record<string, string> },
+    output?: FlakeOutput,
   ): Promise<unknown> {
-    const result = await runNix("nix", this.args(installable, body, call.impure), {
+    const result = await runNix("nix", this.args(installable, body, call.impure, output), {
       ...this.runOptions(call.signal),
       env: call.env,
     });
@@ -132,8 +146,11 @@ export class EvaluatorQuery {
       // so it gets the URL Nix resolves the reference to.
       const metadata = await runNix("nix", ["flake", "metadata", "--json", this.source.ref], this.runOptions(signal));
       const { resolvedUrl } = JSON.parse(metadata.stdout) as { resolvedUrl?: string };
-      value = `let f = builtins.getFlake ${nixString(resolvedUrl ?? this.source.ref)}; in f.outputs.colmenaHive or f.outputs.colmena`;
+      // The first query found which output the flake has.
+      const output = this.flakeOutput ?? "colmena";
+      value = `(builtins.getFlake ${nixString(resolvedUrl ?? this.source.ref)}).outputs.${output}`;
+      return `${evaluatorCall(false, output)} (${value})`;
     }
-    return `(${EVALUATOR}) { hermetic = false; schema = ${EVAL_SCHEMA_VERSION}; } (${value})`;
+    return `${evaluatorCall(false, undefined)} (${value})`;
   }
 }

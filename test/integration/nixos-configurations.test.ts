@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { nixEnvironment } from "@hive/testbed";
+import { useFleet } from "../support/fleet.js";
+import { flakeFixture, hive, hiveJson } from "../support/hive-fixtures.js";
+import { ok } from "../support/run.js";
+
+/**
+ * A flake with nixosConfigurations and no colmena output, deployed as it is: each configuration
+ * is a node; one imports hive's deployment options (tags), two are reached through the ssh_config
+ * alias of their name. Each host must run exactly its configuration's own toplevel.
+ */
+describe("a flake's nixosConfigurations", () => {
+  const fleet = useFleet({ hosts: [{ name: "n1" }, { name: "n2" }, { name: "n3" }] });
+  const env = () => ({ SSH_CONFIG_FILE: fleet().sshConfigPath, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" });
+  const toplevel = async (flake: string, name: string) =>
+    (
+      await ok(
+        "nix",
+        [
+          "--extra-experimental-features",
+          "nix-command flakes",
+          "eval",
+          "--raw",
+          `${flake}#nixosConfigurations.${name}.config.system.build.toplevel.outPath`,
+        ],
+        { env: nixEnvironment() },
+      )
+    ).trim();
+
+  it("lists each configuration as a node, with deployment options where it imports them", async () => {
+    const flake = await flakeFixture("nixos-configurations");
+    const nodes = await hiveJson<{ name: string; targetHost: string; tags: string[] }[]>(["nodes", "--json"], {
+      cwd: flake,
+    });
+    expect(nodes.map((n) => [n.name, n.targetHost, n.tags])).toEqual([
+      ["n1", "n1", ["edge"]],
+      ["n2", "n2", []],
+      ["n3", "n3", []],
+    ]);
+  });
+
+  it("deploys them, selects by tag, and each host runs its configuration's own toplevel", async () => {
+    const flake = await flakeFixture("nixos-configurations");
+    const edge = await hive(["apply", "--on", "@edge"], { cwd: flake, env: env() });
+    expect(edge.code, edge.stdout + edge.stderr).toBe(0);
+    expect(edge.stdout).toMatch(/^n1: succeeded/m);
+    expect(edge.stdout).not.toMatch(/^n[23]:/m);
+    expect(await fleet().host("n2").currentSystem()).toBeUndefined();
+
+    const all = await hive(["apply"], { cwd: flake, env: env() });
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    for (const name of ["n1", "n2", "n3"]) {
+      expect(await fleet().host(name).currentSystem(), name).toBe(await toplevel(flake, name));
+      expect((await fleet().host(name).run(["cat", "/run/built-as"])).stdout.trim()).toBe(name);
+    }
+    expect(all.stdout).toMatch(/^n1: unchanged/m);
+  });
+});
