@@ -1,8 +1,8 @@
 import { PassThrough, Transform } from "node:stream";
-import { createGzip } from "node:zlib";
 import { HiveError, type StorePath } from "@hive/core";
 import { closureOf, type PathInfo } from "@hive/nix";
 import type { Host } from "./host.js";
+import { AdaptiveGzip } from "./adaptive-gzip.js";
 import type { SharedExporter } from "./shared-export.js";
 
 export interface CopyOptions {
@@ -90,7 +90,8 @@ export async function copyClosure(host: Host, root: StorePath, options: CopyOpti
       options.onProgress?.(Math.min(sent, total), total);
     }),
   );
-  const body = options.gzip ? counted.pipe(createGzip({ level: 1 })) : counted.pipe(new PassThrough());
+  // Compressed where that pays (AdaptiveGzip stores what does not shrink), unless --no-gzip.
+  const body = options.gzip ? counted.pipe(new AdaptiveGzip()) : counted.pipe(new PassThrough());
   const importer = options.gzip ? ["sh", "-c", "gzip -d | nix-store --import"] : ["nix-store", "--import"];
   const imported = host.run("push", importer, { privileged: true, stdin: body });
   // Whichever side fails first is the error; the other's later failure is expected, not a crash.
