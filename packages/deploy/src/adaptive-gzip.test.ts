@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { AdaptiveGzip } from "./adaptive-gzip.js";
+import { AdaptiveGzip, sniffCompressible } from "./adaptive-gzip.js";
 
 async function squeeze(data: Buffer): Promise<{ out: Buffer; gzip: AdaptiveGzip }> {
   const gzip = new AdaptiveGzip();
@@ -30,5 +30,17 @@ describe("gzip that never costs more than it saves", () => {
     expect(gunzipSync(out).equals(data)).toBe(true);
     expect(gzip.stats.compressedWindows).toBeGreaterThan(2);
     expect(out.length).toBeLessThan(data.length * 0.75);
+  });
+
+  it("tells from a stream's first MiB whether to compress it at all, and gives the stream back whole", async () => {
+    for (const [data, compressible] of [
+      [randomBytes(3 * 1024 * 1024), false],
+      [Buffer.from("a line of text in a store path\n".repeat(100_000)), true],
+      [Buffer.from("short"), false],
+    ] as const) {
+      const sniffed = await sniffCompressible(Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
+      expect(sniffed.compressible).toBe(compressible);
+      expect((await buffer(sniffed.stream)).equals(data)).toBe(true);
+    }
   });
 });

@@ -1,6 +1,11 @@
-import { Transform, type TransformCallback } from "node:stream";
-import { createGzip, type Gzip } from "node:zlib";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { promisify } from "node:util";
+import { createGzip, deflateRaw, type Gzip } from "node:zlib";
 
+const deflateRawAsync = promisify(deflateRaw);
+
+/** What is compressed once to decide whether to compress at all. */
+const SAMPLE = 1024 * 1024;
 /** Input per measurement: enough for zlib's output to reflect it. */
 const WINDOW = 4 * 1024 * 1024;
 /** Output over input above this: compression costs more CPU than the link saves. */
@@ -86,4 +91,47 @@ export class AdaptiveGzip extends Transform {
     this.gzip.destroy();
     callback(error);
   }
+}
+
+/** The start of a stream and the stream itself, whole again: what sniffCompressible reads. */
+export interface Sniffed {
+  /** Whether the first bytes shrink by a tenth at zlib's fastest level. */
+  compressible: boolean;
+  stream: Readable;
+}
+
+/**
+ * Reads the first MiB of a stream (or all of it, if shorter) and compresses them once to see
+ * whether compression can pay at all; returns that and the stream, the bytes read included. A
+ * closure whose start does not shrink is sent as it is: no gzip on either side.
+ */
+export async function sniffCompressible(input: Readable): Promise<Sniffed> {
+  const iterator = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < SAMPLE) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    size += next.value.length;
+  }
+  const sample = Buffer.concat(head);
+  const compressible =
+    sample.length > 0 && (await deflateRawAsync(sample, { level: 1 })).length <= sample.length * INCOMPRESSIBLE;
+  const stream = Readable.from(
+    (async function* () {
+      if (sample.length > 0) yield sample;
+      if (done) return;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) return;
+        yield next.value;
+      }
+    })(),
+  );
+  return { compressible, stream };
 }

@@ -1,8 +1,8 @@
-import { PassThrough, Transform } from "node:stream";
+import { PassThrough, Transform, type Readable } from "node:stream";
 import { HiveError, type StorePath } from "@hive/core";
 import { closureOf, type PathInfo } from "@hive/nix";
 import type { Host } from "./host.js";
-import { AdaptiveGzip } from "./adaptive-gzip.js";
+import { AdaptiveGzip, sniffCompressible } from "./adaptive-gzip.js";
 import type { SharedExporter } from "./shared-export.js";
 
 export interface CopyOptions {
@@ -83,6 +83,8 @@ export async function copyClosure(host: Host, root: StorePath, options: CopyOpti
   await checkFreeSpace(host, total);
 
   const exported = options.exporter.request(missing);
+  // Whichever side fails first is the error; the other's later failure is expected, not a crash.
+  exported.done.catch(() => undefined);
   let sent = 0;
   const counted = exported.stream.pipe(
     counter((n) => {
@@ -90,13 +92,23 @@ export async function copyClosure(host: Host, root: StorePath, options: CopyOpti
       options.onProgress?.(Math.min(sent, total), total);
     }),
   );
-  // Compressed where that pays (AdaptiveGzip stores what does not shrink), unless --no-gzip.
-  const body = options.gzip ? counted.pipe(new AdaptiveGzip()) : counted.pipe(new PassThrough());
-  const importer = options.gzip ? ["sh", "-c", "gzip -d | nix-store --import"] : ["nix-store", "--import"];
+  // Compressed where that pays, unless --no-gzip: not at all when the start of the stream does not
+  // shrink (then gzip would cost more on both sides than the link saves), else AdaptiveGzip.
+  let sniffed: { compressible: boolean; stream: Readable };
+  try {
+    // An export that fails while the start is read fails the push (its stream would just stop).
+    sniffed = options.gzip
+      ? await Promise.race([sniffCompressible(counted), exported.done.then(() => new Promise<never>(() => undefined))])
+      : { compressible: false, stream: counted };
+  } catch (error) {
+    exported.stream.destroy();
+    counted.destroy();
+    throw error;
+  }
+  const body = sniffed.compressible ? sniffed.stream.pipe(new AdaptiveGzip()) : sniffed.stream.pipe(new PassThrough());
+  const importer = sniffed.compressible ? ["sh", "-c", "gzip -d | nix-store --import"] : ["nix-store", "--import"];
   const imported = host.run("push", importer, { privileged: true, stdin: body });
-  // Whichever side fails first is the error; the other's later failure is expected, not a crash.
   imported.catch(() => undefined);
-  exported.done.catch(() => undefined);
   try {
     await Promise.all([imported, exported.done]);
   } catch (error) {
