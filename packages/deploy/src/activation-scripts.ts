@@ -146,6 +146,10 @@ fi
 printf 'hive-activation rc=%s rollback=%s stopped=%s unconfirmed=%s watch=%s end\\n' "$rc" "$rollback" "$stopped" "$unconfirmed" "$watched" > "$base.status"
 `;
 
+/** Removes the boot watch's files: once it confirmed or restored, it leaves nothing behind. */
+export const DISARM_BOOT_WATCH =
+  "rm -f /etc/systemd/system.control/hive-boot-watch.service /etc/systemd/system.control/multi-user.target.d/hive-boot-watch.conf /nix/var/hive/boot-watch.state /nix/var/hive/boot-watch.sh";
+
 /**
  * Starts the runner (run in the SSH session, where PATH is the user's): it resolves the absolute
  * paths the runner needs, starts it as systemd would on NixOS (a transient unit with the
@@ -160,7 +164,7 @@ umask 077
 mkdir -p "$dir"
 # A boot watch that has done its work (or was never used) leaves nothing behind.
 if [ -d /run/systemd/system ] && [ "$(cat /nix/var/hive/boot-watch.state 2>/dev/null)" != running ]; then
-  rm -f /etc/systemd/system.control/hive-boot-watch.service /etc/systemd/system.control/multi-user.target.d/hive-boot-watch.conf /nix/var/hive/boot-watch.state /nix/var/hive/boot-watch.sh
+  ${DISARM_BOOT_WATCH}
 fi
 if [ "$watch" = 1 ] && [ -d /run/systemd/system ]; then mkdir -p /etc/systemd/system.control/multi-user.target.d 2>/dev/null || true; fi
 base="$dir/$id"

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { HiveError, isHiveError, type StorePath } from "@hive/core";
 import type { Host } from "./host.js";
 import { answerBootWatch, type BootWatchState } from "./activator.js";
+import { DISARM_BOOT_WATCH } from "./activation-scripts.js";
 import type { CheckFailure } from "./health-checks.js";
 
 /** The boot watch armed by a goal-boot activation (magic rollback across the reboot). */
@@ -14,9 +15,6 @@ export interface BootWatch {
   check: () => Promise<CheckFailure | undefined>;
   onLog: (line: string) => void;
 }
-
-// Once confirmed or restored, the watch leaves nothing behind.
-const DISARM = `rm -f /etc/systemd/system.control/hive-boot-watch.service /etc/systemd/system.control/multi-user.target.d/hive-boot-watch.conf /nix/var/hive/boot-watch.state /nix/var/hive/boot-watch.sh`;
 
 const BOOT_ID = "/proc/sys/kernel/random/boot_id";
 
@@ -97,7 +95,7 @@ async function settleBootWatch(
     await sleep(500);
     answer = await answerBootWatch(host, watch.base, boot, "poll");
   }
-  await host.exec(["sh", "-c", DISARM], { privileged: true }).catch(() => undefined);
+  await host.exec(["sh", "-c", DISARM_BOOT_WATCH], { privileged: true }).catch(() => undefined);
   for (const line of answer.state === "done" ? answer.log.split("\n") : []) if (line !== "") watch.onLog(line);
   if (answer.state !== "done")
     throw new HiveError(

@@ -108,7 +108,16 @@ export class SshTransport implements Transport {
         );
       return password;
     })();
-    return this.sudoFeeds;
+    // A connection that dropped during the probe is asked again next time; a refusal is final.
+    const asked = this.sudoFeeds;
+    asked.catch((error: unknown) => {
+      if (
+        !(error instanceof HiveError && error.code === "HIVE_PRIVILEGE_ESCALATION_FAILED") &&
+        this.sudoFeeds === asked
+      )
+        this.sudoFeeds = undefined;
+    });
+    return asked;
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
