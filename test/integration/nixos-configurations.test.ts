@@ -55,4 +55,16 @@ describe("a flake's nixosConfigurations", () => {
     }
     expect(all.stdout).toMatch(/^n1: unchanged/m);
   });
+
+  it("takes -f REF#NODE as nixos-rebuild takes --flake .#host: that node alone", async () => {
+    const flake = await flakeFixture("nixos-configurations");
+    const one = await hiveJson<{ name: string }[]>(["nodes", "--json", "-f", `${flake}#n3`]);
+    expect(one.map((n) => n.name)).toEqual(["n3"]);
+    const both = await hive(["nodes", "-f", `${flake}#n3`, "--on", "n1"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/-f \.\.\.#n3 selects the node n3, and --on selects too/);
+    const unknown = await hive(["nodes", "-f", `${flake}#n9`]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/the flake has no node "n9"\n  hint: nodes: n1, n2, n3/);
+  });
 });

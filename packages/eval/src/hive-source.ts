@@ -3,7 +3,9 @@ import { basename, dirname, join, resolve } from "node:path";
 import { HiveError } from "@hive/core";
 
 /** Where a hive comes from: a flake (by reference) or a plain hive.nix file. */
-export type HiveSource = { kind: "flake"; ref: string; dir: string | undefined } | { kind: "file"; path: string };
+export type HiveSource =
+  /** `node`: the fragment of `-f REF#NODE` (as nixos-rebuild's `--flake .#host`), the node to select. */
+  { kind: "flake"; ref: string; dir: string | undefined; node?: string } | { kind: "file"; path: string };
 
 const FLAKE_URI = /^[a-z][a-z0-9+.-]*:/;
 
@@ -42,7 +44,13 @@ export function resolveHiveSource({ config, cwd }: { config?: string | undefined
     if (basename(path) === "flake.nix") return { kind: "flake", ref: dirname(path), dir: dirname(path) };
     return { kind: "file", path };
   }
-  if (FLAKE_URI.test(config)) return { kind: "flake", ref: config, dir: undefined };
+  if (FLAKE_URI.test(config) && !config.includes("#")) return { kind: "flake", ref: config, dir: undefined };
+  // REF#NODE: a flake and the one node to select, as `nixos-rebuild --flake .#host` says it.
+  const at = config.lastIndexOf("#");
+  if (at > 0 && at < config.length - 1) {
+    const source = resolveHiveSource({ config: config.slice(0, at), cwd });
+    if (source.kind === "flake") return { ...source, node: config.slice(at + 1) };
+  }
   throw new HiveError("HIVE_HIVE_NOT_FOUND", `${path} does not exist`, {
     hint: "-f takes a hive.nix, a flake.nix, a directory holding one of them, or a flake URI such as github:owner/repo",
   });

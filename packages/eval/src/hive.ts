@@ -4,6 +4,7 @@ import {
   parseDrvPath,
   parseHiveInfo,
   parseStorePath,
+  parseNodeFilter,
   selectNodes,
   type Deployment,
   type DrvPath,
@@ -88,7 +89,21 @@ export class Hive {
   }
 
   /** The nodes `--on` selects (all without a filter), fetching tags only when the filter needs them. */
-  async select(filter: NodeFilter | undefined, options: ChunkOptions = {}): Promise<NodeName[]> {
+  async select(given: NodeFilter | undefined, options: ChunkOptions = {}): Promise<NodeName[]> {
+    const fragment = this.source.kind === "flake" ? this.source.node : undefined;
+    if (fragment !== undefined && given !== undefined)
+      throw new HiveError("HIVE_USAGE", `-f ...#${fragment} selects the node ${fragment}, and --on selects too`, {
+        hint: "give one of them: -f REF#NODE for one node, or -f REF with --on",
+      });
+    if (fragment !== undefined && !this.nodes.some((n) => n === fragment))
+      throw new HiveError(
+        "HIVE_UNKNOWN_NODE",
+        `-f ...#${fragment}: the flake has no node ${JSON.stringify(fragment)}`,
+        {
+          hint: `nodes: ${this.nodes.join(", ")}`,
+        },
+      );
+    const filter = fragment !== undefined ? parseNodeFilter([fragment]) : given;
     if (filter === undefined || filter.items.length === 0) return [...this.nodes];
     if (!filter.needsTags)
       return selectNodes(
