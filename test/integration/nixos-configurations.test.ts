@@ -65,6 +65,6 @@ describe("a flake's nixosConfigurations", () => {
     expect(both.stderr).toMatch(/-f \.\.\.#n3 selects the node n3, and --on selects too/);
     const unknown = await hive(["nodes", "-f", `${flake}#n9`]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/the flake has no node "n9"\n  hint: nodes: n1, n2, n3/);
+    expect(unknown.stderr).toMatch(/the flake has no node "n9"\n {2}hint: nodes: n1, n2, n3/);
   });
 });
