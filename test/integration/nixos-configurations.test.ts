@@ -54,6 +54,16 @@ describe("a flake's nixosConfigurations", () => {
       expect((await fleet().host(name).run(["cat", "/run/built-as"])).stdout.trim()).toBe(name);
     }
     expect(all.stdout).toMatch(/^n1: unchanged/m);
+
+    // The fleet view works on such a flake too: every host runs what its configuration says.
+    const status = await hive(["status", "--json"], { cwd: flake, env: env() });
+    expect(status.code, status.stderr).toBe(0);
+    const rows = JSON.parse(status.stdout) as { node: string; verdict: string }[];
+    expect(rows.map((r) => [r.node, r.verdict])).toEqual([
+      ["n1", "up-to-date"],
+      ["n2", "up-to-date"],
+      ["n3", "up-to-date"],
+    ]);
   });
 
   it("takes -f REF#NODE as nixos-rebuild takes --flake .#host: that node alone", async () => {
