@@ -31,6 +31,14 @@ export async function writeHive(nodes: Record<string, string>): Promise<string> 
   return dir;
 }
 
+/** A key that is nobody's: a configuration that authorizes only it locks the deployer out. */
+export const STRANGER_KEY =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ1c2VyLWtleS10aGF0LWlzLW5vYm9keXMtYXQtYWxsMA stranger";
+
+/** A module that authorizes exactly these keys for root, as a NixOS host's configuration does. */
+export const rootKeys = (...keys: string[]) =>
+  `users.users.root.openssh.authorizedKeys.keys = [ ${keys.map((k) => JSON.stringify(k)).join(" ")} ];`;
+
 /** An activation snippet that marks its start on the host (/run/started-TAG), then sleeps. */
 export const slowActivation = (seconds: number, tag: string) =>
   `system.activationScripts.slow = "touch /run/started-${tag}; sleep ${seconds}";`;

@@ -1,20 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { useFleet } from "../support/fleet.js";
 import { ssh } from "../support/run.js";
-import { expectInvariants, lastRecord, runHive, systemOf, writeHive } from "../faults/fault-kit.js";
-
-// A key that is nobody's: a configuration that authorizes only it locks the deployer out.
-const STRANGER = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ1c2VyLWtleS10aGF0LWlzLW5vYm9keXMtYXQtYWxsMA stranger";
+import {
+  expectInvariants,
+  lastRecord,
+  rootKeys,
+  runHive,
+  STRANGER_KEY,
+  systemOf,
+  writeHive,
+} from "../faults/fault-kit.js";
 
 describe("magic rollback", () => {
   const fleet = useFleet({ hosts: [{ name: "m1" }, { name: "m2" }] });
-  const keys = (...k: string[]) =>
-    `users.users.root.openssh.authorizedKeys.keys = [ ${k.map((x) => JSON.stringify(x)).join(" ")} ];`;
 
   /** The host authorizes the deployer's key through its own configuration, as a NixOS host does. */
   async function goodSystem(host: string): Promise<string> {
     const dir = await writeHive({
-      [host]: `${keys(await fleet().clientPublicKey())} environment.etc.good.text = "${Date.now()}";`,
+      [host]: `${rootKeys(await fleet().clientPublicKey())} environment.etc.good.text = "${Date.now()}";`,
     });
     const result = await runHive(fleet(), dir, ["apply", "--on", host]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -23,7 +26,7 @@ describe("magic rollback", () => {
 
   it("rolls back a switch that locks the deployer out: the host restores itself, the old key works", async () => {
     const before = await goodSystem("m1");
-    const lockout = await writeHive({ m1: keys(STRANGER) });
+    const lockout = await writeHive({ m1: rootKeys(STRANGER_KEY) });
     const started = Date.now();
     const result = await runHive(fleet(), lockout, ["apply", "--on", "m1", "--confirm-timeout", "5"]);
     expect(result.code, result.stdout + result.stderr).toBe(1);
@@ -40,7 +43,7 @@ describe("magic rollback", () => {
 
   it("with --no-magic-rollback the same switch really locks the deployer out (the test is real)", async () => {
     await goodSystem("m2");
-    const lockout = await writeHive({ m2: keys(STRANGER) });
+    const lockout = await writeHive({ m2: rootKeys(STRANGER_KEY) });
     const result = await runHive(fleet(), lockout, ["apply", "--on", "m2", "--no-magic-rollback"]);
     try {
       expect(result.code, result.stdout + result.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pino from "pino";
 import type { DeployEvent, NodeResult } from "@hive/core";
+import { NodeTimes } from "./node-times.js";
 
 /** Version of the NDJSON event schema (documented in the README); bump it on any breaking change. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -31,13 +32,12 @@ export function jsonRenderer(
     },
     pino.destination({ dest: (destination as { fd?: number }).fd ?? 1, sync: true }),
   );
-  const started = new Map<string, number>();
+  const times = new NodeTimes();
   return {
     runId,
     onEvent: (event) => {
-      const node = "node" in event ? event.node : undefined;
-      if (node !== undefined && !started.has(node)) started.set(node, Date.now());
-      const durationMs = event.type === "node-done" ? Date.now() - (started.get(event.node) ?? Date.now()) : undefined;
+      times.onEvent(event);
+      const durationMs = event.type === "node-done" ? times.durationMs(event.node) : undefined;
       const record = { ...event, ...(durationMs !== undefined ? { durationMs } : {}) };
       if (event.type === "warning") logger.warn(record);
       else if (event.type === "halt") logger.error(record);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseNodeName, type StorePath } from "@hive/core";
-import { NodeTimes, stepSummary } from "./step-summary.js";
+import { NodeTimes } from "./node-times.js";
+import { stepSummary } from "./step-summary.js";
 
 const web = parseNodeName("web-1");
 const db = parseNodeName("db");

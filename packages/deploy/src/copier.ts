@@ -1,8 +1,8 @@
-import { PassThrough, Transform, type Readable } from "node:stream";
+import { PassThrough, Transform } from "node:stream";
 import { HiveError, type StorePath } from "@hive/core";
 import { closureOf, type PathInfo } from "@hive/nix";
 import type { Host } from "./host.js";
-import { AdaptiveGzip, sniffCompressible } from "./adaptive-gzip.js";
+import { AdaptiveGzip, sniffCompressible, type Sniffed } from "./adaptive-gzip.js";
 import type { SharedExporter } from "./shared-export.js";
 
 export interface CopyOptions {
@@ -94,7 +94,7 @@ export async function copyClosure(host: Host, root: StorePath, options: CopyOpti
   );
   // Compressed where that pays, unless --no-gzip: not at all when the start of the stream does not
   // shrink (then gzip would cost more on both sides than the link saves), else AdaptiveGzip.
-  let sniffed: { compressible: boolean; stream: Readable };
+  let sniffed: Sniffed;
   try {
     // An export that fails while the start is read fails the push (its stream would just stop).
     sniffed = options.gzip

@@ -45,15 +45,7 @@ export async function rebootAndWait(
         const running = await host.readLink("/run/current-system");
         if (options.watch !== undefined)
           return await settleBootWatch(host, system, running, now, options.watch, lastError);
-        if (running !== system) {
-          throw new HiveError(
-            "HIVE_ACTIVATION_FAILED",
-            `node ${node}: reboot: the host booted ${running ?? "no system"}, not ${system}`,
-            {
-              hint: "is the boot loader set to the system profile? (deploy with goal boot or switch)",
-            },
-          );
-        }
+        if (running !== system) throw bootedOther(node, running, system);
         return;
       }
     } catch (error) {
@@ -127,9 +119,15 @@ async function settleBootWatch(
         hint: "the new system's SSH settings (keys, firewall, sshd) kept hive out; the previous generation is running again",
       },
     );
-  throw new HiveError(
+  throw bootedOther(node, running, system);
+}
+
+function bootedOther(node: string, running: string | undefined, system: StorePath): HiveError {
+  return new HiveError(
     "HIVE_ACTIVATION_FAILED",
     `node ${node}: reboot: the host booted ${running ?? "no system"}, not ${system}`,
-    { hint: "is the boot loader set to the system profile? (deploy with goal boot or switch)" },
+    {
+      hint: "is the boot loader set to the system profile? (deploy with goal boot or switch)",
+    },
   );
 }
