@@ -65,6 +65,11 @@ export const ERROR_TABLE: Record<HiveErrorCode, ErrorEntry> = {
     meaning: "the hive evaluates to something that is not a hive (wrong types in deployment.*)",
     hint: "the message names the option; compare with Colmena's deployment options",
   },
+  HIVE_INVENTORY_INVALID: {
+    exit: EXIT.hive,
+    meaning: "hive.yaml is not valid: YAML syntax, a wrong type, an unknown field or node",
+    hint: "the message names the file, line and field; fields are Colmena's deployment.* names",
+  },
   HIVE_BUILD_FAILED: {
     exit: EXIT.nodesFailed,
     meaning: "a node's system did not build; nodes that need the same derivation fail with it",

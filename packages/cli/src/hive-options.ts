@@ -25,6 +25,10 @@ export function withHiveOptions<T>(y: Argv<T>) {
       nargs: 2,
       describe: "pass --option NAME VALUE to Nix (repeatable)",
     })
+    .option("inventory", {
+      type: "string",
+      describe: "deployment settings per node in YAML (default: hive.yaml beside the hive, when it exists)",
+    })
     .option("eval-node-limit", {
       type: "string",
       default: "auto",
@@ -46,6 +50,7 @@ export interface HiveArgs {
   "show-trace": boolean;
   impure: boolean;
   "nix-option"?: string[] | undefined;
+  inventory?: string | undefined;
 }
 
 export function nixOptionsFrom(args: HiveArgs): NixOptions {
@@ -57,7 +62,13 @@ export function nixOptionsFrom(args: HiveArgs): NixOptions {
 }
 
 export function openHive(args: HiveArgs): Promise<Hive> {
-  return Hive.open({ config: args.config, cwd: process.cwd(), nix: nixOptionsFrom(args), onWarning: printWarning });
+  return Hive.open({
+    config: args.config,
+    cwd: process.cwd(),
+    nix: nixOptionsFrom(args),
+    onWarning: printWarning,
+    inventory: args.inventory,
+  });
 }
 
 export function nodeFilterFrom(args: { on?: string[] | undefined }): NodeFilter | undefined {

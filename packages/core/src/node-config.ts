@@ -7,7 +7,7 @@ import { parseNodeName, type NodeName } from "./ids.js";
  * name the node and the option. Version of the Nix/TypeScript contract: bump it (in both
  * `evaluator.nix` callers and here) when a query's shape changes.
  */
-export const EVAL_SCHEMA_VERSION = 1;
+export const EVAL_SCHEMA_VERSION = 2;
 
 const keySchema = z.object({
   // The key's file name on the target: one path component.
@@ -84,6 +84,8 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 export interface NodeConfig {
   name: NodeName;
   deployment: Deployment;
+  /** Who set each deployment field, where an inventory (hive.yaml) is in play: "node", "hive.yaml:LINE". */
+  sources?: Readonly<Record<string, string>>;
 }
 
 const metaSchema = z.object({

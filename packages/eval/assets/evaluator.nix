@@ -182,7 +182,22 @@ let
       healthChecks = map (c: { inherit (c) name cmd http from status body timeout retries interval initialDelay; })
         (d.healthChecks or [ ]);
       keys = mapAttrs (_: keyJson) d.keys;
+      explicit = explicitFields name;
     };
+
+  # Which deployment options a node sets itself (above their defaults): an inventory (hive.yaml)
+  # fills in only the others. nixpkgs' module system reports `highestPrio`; 1500 is a default's.
+  inventoryFields = [ "targetHost" "targetPort" "targetUser" "allowLocalDeployment" "buildOnTarget" "tags"
+    "replaceUnknownProfiles" "privilegeEscalationCommand" "sshOptions" "magicRollback" "interactiveSudo"
+    "checkFailedUnits" "healthChecks" ];
+  deploymentOptionsOf = name:
+    if isNixos then value.${name}.options.deployment or { }
+    else if isEvaluated then value.nodes.${name}.options.deployment or { }
+    else rawNodes.${name}.options.deployment;
+  setByNode = opt:
+    if opt ? highestPrio then opt.highestPrio < 1500
+    else lib.any (f: !(elem f (opt.declarations or [ ]))) (opt.files or [ ]);
+  explicitFields = name: let o = deploymentOptionsOf name; in filter (f: o ? ${f} && setByNode o.${f}) inventoryFields;
 
   checkNames = names: map (n: if elem n hive.nodeNames then n else throw "hive has no node named `${n}'") names;
 in
@@ -208,7 +223,10 @@ in
     };
   };
   # Per node, only what selecting by tag needs.
-  tags = names: listToAttrs (map (name: { inherit name; value = (hive.deployment name).tags; }) (checkNames names));
+  tags = names: listToAttrs (map (name: { inherit name; value = {
+    inherit ((hive.deployment name)) tags;
+    explicit = elem "tags" (explicitFields name);
+  }; }) (checkNames names));
   nodes = names: listToAttrs (map (name: { inherit name; value = deploymentJson name; }) (checkNames names));
   # Deployment config, the system's derivation and its output path, together for each node.
   eval = names: listToAttrs (map (name: {

@@ -22,6 +22,7 @@ import { EvaluatorQuery } from "./evaluator-query.js";
 import { resolveHiveSource, type HiveSource } from "./hive-source.js";
 import { dirtyGitWarning } from "./git-state.js";
 import { nixString, nixStringList } from "./nix-literal.js";
+import { explicitFieldsOf, Inventory } from "./inventory.js";
 
 export interface OpenHiveOptions {
   /** `-f`: a hive.nix, flake.nix, directory or flake URI; searched upward from cwd if absent. */
@@ -30,6 +31,8 @@ export interface OpenHiveOptions {
   nix?: NixOptions;
   signal?: AbortSignal;
   onWarning?: (message: string) => void;
+  /** `--inventory`: a hive.yaml elsewhere than beside the hive. */
+  inventory?: string | undefined;
 }
 
 export interface EvaluatedNode extends NodeConfig {
@@ -49,6 +52,20 @@ export interface ChunkOptions {
 /** An introspection expression: a file holding a function, or its text (`-E`). */
 export type IntrospectionExpression = { file: string } | { text: string };
 
+/** Tag selection applies the inventory to the tags alone. */
+const EMPTY_DEPLOYMENT: Deployment = {
+  targetHost: null,
+  targetPort: null,
+  targetUser: null,
+  allowLocalDeployment: false,
+  buildOnTarget: false,
+  tags: [],
+  keys: {},
+  replaceUnknownProfiles: true,
+  privilegeEscalationCommand: [],
+  sshOptions: [],
+};
+
 function asRecord(raw: unknown, what: string): Record<string, unknown> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new HiveError("HIVE_EVAL_INVALID", `${what}: expected an attribute set`);
@@ -61,6 +78,8 @@ export class Hive {
     readonly source: HiveSource,
     readonly info: HiveInfo,
     private readonly query: EvaluatorQuery,
+    /** hive.yaml beside the hive (or given by --inventory), when there is one. */
+    readonly inventory: Inventory | undefined,
   ) {}
 
   static async open(options: OpenHiveOptions): Promise<Hive> {
@@ -76,7 +95,14 @@ export class Hive {
     } catch (error) {
       throw query.globalError(error);
     }
-    return new Hive(source, parseHiveInfo(raw), query);
+    const info = parseHiveInfo(raw);
+    const hiveDir = source.kind === "file" ? dirname(source.path) : source.dir;
+    const inventory = Inventory.find(hiveDir, options.inventory);
+    if (inventory !== undefined) {
+      for (const warning of inventory.checkNodes(info.nodes)) options.onWarning?.(warning);
+      info.meta = inventory.applyRollout(info.meta);
+    }
+    return new Hive(source, info, query, inventory);
   }
 
   /** The directory the hive lives in on this machine; undefined for a remote flake. */
@@ -125,10 +151,12 @@ export class Hive {
       this.nodes,
       "tags",
       (node, raw) => {
-        if (!Array.isArray(raw) || !raw.every((t) => typeof t === "string")) {
+        const record = asRecord(raw, `node ${node}`);
+        const given = record["tags"];
+        if (!Array.isArray(given) || !given.every((t) => typeof t === "string")) {
           throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: deployment.tags is not a list of strings`);
         }
-        return raw;
+        return this.withInventory(node, { ...EMPTY_DEPLOYMENT, tags: given }, record).deployment.tags;
       },
       (o) => (o.ok ? tags.set(o.node, o.value) : failed.push(o.error)),
       options,
@@ -151,7 +179,7 @@ export class Hive {
     return this.chunked(
       nodes,
       "nodes",
-      (node, raw) => ({ name: node, deployment: parseDeployment(node, raw) }),
+      (node, raw) => ({ name: node, ...this.withInventory(node, parseDeployment(node, raw), raw) }),
       onOutcome,
       options,
     );
@@ -168,12 +196,17 @@ export class Hive {
       "eval",
       (node, raw) => {
         const record = asRecord(raw, `node ${node}`);
-        const deployment: Deployment = parseDeployment(node, record["deployment"]);
+        const { deployment, sources } = this.withInventory(
+          node,
+          parseDeployment(node, record["deployment"]),
+          record["deployment"],
+        );
         if (typeof record["drvPath"] !== "string" || typeof record["system"] !== "string")
           throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: its system has no drvPath or out path`);
         return {
           name: node,
           deployment,
+          ...(sources === undefined ? {} : { sources }),
           drvPath: parseDrvPath(record["drvPath"]),
           outPath: parseStorePath(record["system"]),
           buildSystem: typeof record["buildSystem"] === "string" ? record["buildSystem"] : "unknown",
@@ -182,6 +215,16 @@ export class Hive {
       onOutcome,
       options,
     );
+  }
+
+  /** A node's deployment with hive.yaml filled in where the node did not set a field itself. */
+  private withInventory(
+    node: NodeName,
+    deployment: Deployment,
+    raw: unknown,
+  ): { deployment: Deployment; sources?: Record<string, string> } {
+    if (this.inventory === undefined) return { deployment };
+    return this.inventory.apply(node, deployment, explicitFieldsOf(raw));
   }
 
   private chunked<T>(

@@ -16,3 +16,5 @@ export {
 export { evaluateInChunks, type ChunkResult, type NodeOutcome } from "./chunked-eval.js";
 export { ChunkPlanner } from "./chunk-planner.js";
 export { gitState, type GitState } from "./git-state.js";
+export { Inventory, INVENTORY_FILE, type FieldSources } from "./inventory.js";
+export { INVENTORY_FIELDS, type InventoryField } from "./inventory-schema.js";

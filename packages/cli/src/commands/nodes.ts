@@ -26,14 +26,26 @@ function jsonRow(row: Row): unknown {
     build: d.buildOnTarget ? "target" : "local",
     allowLocalDeployment: d.allowLocalDeployment,
     keys: Object.keys(d.keys).sort(),
+    ...(row.node.sources === undefined ? {} : { sources: row.node.sources }),
   };
 }
 
-function table(rows: readonly Row[]): string {
-  const t = plainTable(["node", "target", "tags", "build", "keys"]);
+/** Which fields the node and which the inventory set, e.g. "node: tags; hive.yaml: targetHost:4 keys.token:9". */
+function setBy(node: NodeConfig): string {
+  const bySource = new Map<string, string[]>();
+  for (const [field, source] of Object.entries(node.sources ?? {})) {
+    const at = source.lastIndexOf(":");
+    const [file, shown] = at < 0 ? [source, field] : [source.slice(0, at), `${field}:${source.slice(at + 1)}`];
+    bySource.set(file, [...(bySource.get(file) ?? []), shown]);
+  }
+  return [...bySource].map(([file, fields]) => `${file}: ${fields.join(" ")}`).join("; ");
+}
+
+function table(rows: readonly Row[], inventory: boolean): string {
+  const t = plainTable(["node", "target", "tags", "build", "keys", ...(inventory ? ["set by"] : [])]);
   for (const row of rows) {
     if (row.node === undefined) {
-      t.push([row.name, { colSpan: 4, content: "evaluation failed (see below)" }]);
+      t.push([row.name, { colSpan: inventory ? 5 : 4, content: "evaluation failed (see below)" }]);
     } else {
       const d = row.node.deployment;
       t.push([
@@ -42,6 +54,7 @@ function table(rows: readonly Row[]): string {
         d.tags.join(" "),
         d.buildOnTarget ? "target" : "local",
         Object.keys(d.keys).sort().join(" "),
+        ...(inventory ? [setBy(row.node)] : []),
       ]);
     }
   }
@@ -51,7 +64,7 @@ function table(rows: readonly Row[]): string {
 export function nodesCommand<T>(y: Argv<T>): Argv<T> {
   return y.command(
     "nodes",
-    "List the selected nodes: target, tags, build location and key names (never key contents)",
+    "List the selected nodes: target, tags, build location, key names (never key contents) and, with a hive.yaml, which fields it set",
     (c) =>
       withNodeFilter(withHiveOptions(c))
         .option("json", { type: "boolean", describe: "print JSON (the default when stdout is not a terminal)" })
@@ -68,7 +81,9 @@ export function nodesCommand<T>(y: Argv<T>): Argv<T> {
       );
       const rows = selected.map((name) => results.get(name)).filter((r): r is Row => r !== undefined);
       const json = args.json ?? !process.stdout.isTTY;
-      process.stdout.write(json ? `${JSON.stringify(rows.map(jsonRow), null, 2)}\n` : `${table(rows)}\n`);
+      process.stdout.write(
+        json ? `${JSON.stringify(rows.map(jsonRow), null, 2)}\n` : `${table(rows, hive.inventory !== undefined)}\n`,
+      );
       const failed = rows.flatMap((r) => (r.error === undefined ? [] : [r.error]));
       for (const error of failed) printError(error.message);
       if (failed.length > 0) process.exitCode = EXIT.nodesFailed;

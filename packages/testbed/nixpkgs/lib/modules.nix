@@ -82,10 +82,13 @@ let
 
   discharge = defs: concatMap (d: map (value: d // { inherit value; }) (dischargeProperties d.value)) defs;
 
+  getPrio = def: if propertyType def.value == "override" then def.value.priority else lib.defaultOverridePriority;
+  # The priority that wins among definitions (9999 when there are none), as nixpkgs reports it.
+  highestPrioOf = defs: foldl' (prio: def: lib.min (getPrio def) prio) 9999 defs;
+
   filterOverrides = defs:
     let
-      getPrio = def: if propertyType def.value == "override" then def.value.priority else lib.defaultOverridePriority;
-      highestPrio = foldl' (prio: def: lib.min (getPrio def) prio) 9999 defs;
+      highestPrio = highestPrioOf defs;
       strip = def: if propertyType def.value == "override" then discharge [ (def // { value = def.value.content; }) ] else [ def ];
     in
     concatMap (def: if getPrio def == highestPrio then strip def else [ ]) defs;
@@ -132,6 +135,7 @@ let
     opt // {
       value = readOnlyCheck applied;
       inherit (res) isDefined;
+      highestPrio = highestPrioOf (discharge (defaultDef ++ defs));
       files = map (d: d.file) res.defsFinal;
       definitions = map (d: d.value) res.defsFinal;
     };
