@@ -52,20 +52,6 @@ export interface ChunkOptions {
 /** An introspection expression: a file holding a function, or its text (`-E`). */
 export type IntrospectionExpression = { file: string } | { text: string };
 
-/** Tag selection applies the inventory to the tags alone. */
-const EMPTY_DEPLOYMENT: Deployment = {
-  targetHost: null,
-  targetPort: null,
-  targetUser: null,
-  allowLocalDeployment: false,
-  buildOnTarget: false,
-  tags: [],
-  keys: {},
-  replaceUnknownProfiles: true,
-  privilegeEscalationCommand: [],
-  sshOptions: [],
-};
-
 function asRecord(raw: unknown, what: string): Record<string, unknown> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new HiveError("HIVE_EVAL_INVALID", `${what}: expected an attribute set`);
@@ -156,7 +142,7 @@ export class Hive {
         if (!Array.isArray(given) || !given.every((t) => typeof t === "string")) {
           throw new HiveError("HIVE_EVAL_INVALID", `node ${node}: deployment.tags is not a list of strings`);
         }
-        return this.withInventory(node, { ...EMPTY_DEPLOYMENT, tags: given }, record).deployment.tags;
+        return this.inventory?.tags(node, given, explicitFieldsOf(record)) ?? given;
       },
       (o) => (o.ok ? tags.set(o.node, o.value) : failed.push(o.error)),
       options,

@@ -188,6 +188,12 @@ export class Inventory {
     return { deployment: result, sources };
   }
 
+  /** The node's tags, as apply would give them (what selecting by tag needs, alone). */
+  tags(node: NodeName, given: string[], setByNode: ReadonlySet<string>): string[] {
+    if (setByNode.has("tags")) return given;
+    return this.layers.findLast((l) => l.matches(node) && l.entry.tags !== undefined)?.entry.tags ?? given;
+  }
+
   private shortAt(path: readonly string[]): string {
     return this.at(path).replace(this.file, basename(this.file));
   }
