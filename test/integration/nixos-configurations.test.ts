@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { nixEnvironment } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
-import { flakeFixture, hive, hiveJson } from "../support/hive-fixtures.js";
-import { ok } from "../support/run.js";
+import { flakeFixture, flakeToplevel, hive, hiveJson } from "../support/hive-fixtures.js";
 
 /**
  * A flake with nixosConfigurations and no colmena output, deployed as it is: each configuration
@@ -12,20 +10,7 @@ import { ok } from "../support/run.js";
 describe("a flake's nixosConfigurations", () => {
   const fleet = useFleet({ hosts: [{ name: "n1" }, { name: "n2" }, { name: "n3" }] });
   const env = () => ({ SSH_CONFIG_FILE: fleet().sshConfigPath, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" });
-  const toplevel = async (flake: string, name: string) =>
-    (
-      await ok(
-        "nix",
-        [
-          "--extra-experimental-features",
-          "nix-command flakes",
-          "eval",
-          "--raw",
-          `${flake}#nixosConfigurations.${name}.config.system.build.toplevel.outPath`,
-        ],
-        { env: nixEnvironment() },
-      )
-    ).trim();
+  const toplevel = flakeToplevel;
 
   it("lists each configuration as a node, with deployment options where it imports them", async () => {
     const flake = await flakeFixture("nixos-configurations");
@@ -41,6 +26,16 @@ describe("a flake's nixosConfigurations", () => {
 
   it("deploys them, selects by tag, and each host runs its configuration's own toplevel", async () => {
     const flake = await flakeFixture("nixos-configurations");
+    // What a deploy would change, before it: every host's first system.
+    const diff = await hive(["diff", "--json"], { cwd: flake, env: env() });
+    expect(diff.code, diff.stderr).toBe(0);
+    const planned = JSON.parse(diff.stdout) as { nodes: { node: string; kind: string }[] };
+    expect(planned.nodes.map((n) => [n.node, n.kind])).toEqual([
+      ["n1", "change"],
+      ["n2", "change"],
+      ["n3", "change"],
+    ]);
+
     const edge = await hive(["apply", "--on", "@edge"], { cwd: flake, env: env() });
     expect(edge.code, edge.stdout + edge.stderr).toBe(0);
     expect(edge.stdout).toMatch(/^n1: succeeded/m);

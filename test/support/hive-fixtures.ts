@@ -2,10 +2,10 @@ import { cp, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { miniNixpkgsPath } from "@hive/testbed";
+import { miniNixpkgsPath, nixEnvironment } from "@hive/testbed";
 import { afterAll } from "vitest";
 import { hiveBin } from "./paths.js";
-import { run, type Result } from "./run.js";
+import { ok, run, type Result } from "./run.js";
 
 export const fixturesDir = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
@@ -55,4 +55,20 @@ export async function hiveJson<T = unknown>(args: readonly string[], options: { 
   const result = await hive(args, options);
   if (result.code !== 0) throw new Error(`hive ${args.join(" ")} exited ${result.code}:\n${result.stderr}`);
   return JSON.parse(result.stdout) as T;
+}
+
+/** The system a flake's nixosConfigurations.NAME evaluates to (its toplevel's out path). */
+export async function flakeToplevel(flake: string, name: string): Promise<string> {
+  const out = await ok(
+    "nix",
+    [
+      "--extra-experimental-features",
+      "nix-command flakes",
+      "eval",
+      "--raw",
+      `${flake}#nixosConfigurations.${name}.config.system.build.toplevel.outPath`,
+    ],
+    { env: nixEnvironment() },
+  );
+  return out.trim();
 }

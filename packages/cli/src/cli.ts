@@ -7,6 +7,7 @@ import { execCommand } from "./commands/exec.js";
 import { checkCommand } from "./commands/check.js";
 import { nixInfoCommand } from "./commands/nix-info.js";
 import { nodesCommand } from "./commands/nodes.js";
+import { rebuildCommand } from "./commands/rebuild.js";
 import { replCommand } from "./commands/repl.js";
 import { statusCommand } from "./commands/status.js";
 import { diffCommand } from "./commands/diff.js";
@@ -52,6 +53,7 @@ export function buildCli(argv: readonly string[]): Argv {
     .wrap(Math.min(120, process.stdout.columns || 100));
   for (const command of [
     applyCommand,
+    rebuildCommand,
     statusCommand,
     checkCommand,
     diffCommand,

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 /** How to run one command on a host. */
 export interface ExecOptions {
@@ -8,6 +8,8 @@ export interface ExecOptions {
   /** Called with output as it arrives; output given to a callback is not also collected. */
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /** Standard output piped here with backpressure (not ended: the caller ends it once the command succeeded). */
+  stdout?: Writable;
   /** Run as root: through the target's privilege escalation command when not logged in as root. */
   privileged?: boolean;
 }
@@ -28,6 +30,8 @@ export interface ExecResult {
 export interface Transport {
   /** Where commands run, for messages (e.g. "root@web-1:22"). */
   readonly description: string;
+  /** How another machine reaches this host with ssh, when it is an SSH host reached directly (no jump host). */
+  readonly sshAddress?: { user: string; hostName: string; port: number } | undefined;
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
 }

@@ -35,13 +35,24 @@ export async function missingOnTarget(host: Host, closure: readonly PathInfo[]):
   return closure.filter((p) => missing.has(p.path));
 }
 
+/** What the target lacks of a closure, after it fetched what it could from its own substituters. */
+export async function stillMissing(host: Host, closure: readonly PathInfo[], substitute: boolean): Promise<PathInfo[]> {
+  const missing = await missingOnTarget(host, closure);
+  if (missing.length === 0 || !substitute) return missing;
+  // Substitution failing is fine: whatever is still missing is copied.
+  await host
+    .exec(["nix-store", "--realise", ...missing.map((p) => p.path)], { privileged: true })
+    .catch(() => undefined);
+  return missingOnTarget(host, missing);
+}
+
 // Free bytes where the store lives, as df reports them (POSIX output, 1024-byte blocks).
 const FREE_SPACE = `df -P -k /nix/store | awk 'NR == 2 { print $4 * 1024 }'`;
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /** Refuses a push that cannot fit, before any byte is sent. */
-async function checkFreeSpace(host: Host, needed: number): Promise<void> {
+export async function checkFreeSpace(host: Host, needed: number): Promise<void> {
   const result = await host.exec(["sh", "-c", FREE_SPACE]);
   const free = Number(result.stdout.trim());
   // A host that cannot say is not refused: the import itself reports a full disk.
@@ -70,14 +81,7 @@ function counter(onBytes: (n: number) => void): Transform {
  */
 export async function copyClosure(host: Host, root: StorePath, options: CopyOptions): Promise<CopyResult> {
   const closure = await closureOf([root], host.signal ? { signal: host.signal } : {});
-  let missing = await missingOnTarget(host, closure);
-  if (missing.length > 0 && options.substitute) {
-    // Substitution failing is fine: whatever is still missing is copied.
-    await host
-      .exec(["nix-store", "--realise", ...missing.map((p) => p.path)], { privileged: true })
-      .catch(() => undefined);
-    missing = await missingOnTarget(host, missing);
-  }
+  const missing = await stillMissing(host, closure, options.substitute);
   const total = missing.reduce((sum, p) => sum + p.narSize, 0);
   if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
   await checkFreeSpace(host, total);

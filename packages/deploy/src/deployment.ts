@@ -23,6 +23,7 @@ import { runHealthChecks } from "./health-checks.js";
 import { SharedExporter } from "./shared-export.js";
 import { describeHolder, lockHost, type HostLock, type LockHolder } from "./host-lock.js";
 import { Host } from "./host.js";
+import { buildOnBuildHost, copyFromBuildHost } from "./build-host.js";
 import type { DeployNode } from "./deploy-node.js";
 import { Rollout, type RolloutPolicy } from "./rollout.js";
 
@@ -43,6 +44,8 @@ export interface DeploymentOptions extends Omit<
   build: (node: NodeName, drv: DrvPath) => Promise<StorePath>;
   /** How to reach a node; undefined when it cannot be reached (targetHost null). */
   transportFor: (node: NodeConfig) => Transport | undefined;
+  /** `--build-host`: the machine that builds nodes of kind "build-host" and sends their systems on. */
+  buildHost?: Transport;
   /** Reboot after activating (goals switch and boot), wait for the new boot and check it. */
   reboot?: { timeoutMs: number };
   /** Skip deployment.keys (--no-keys). */
@@ -177,8 +180,20 @@ export class Deployment {
     let step: DeployStep = "build";
     try {
       let system: StorePath | undefined;
+      let buildHost: Host | undefined;
       if (node.kind === "target") system = node.outPath;
-      else if (node.kind === "built") {
+      else if (node.kind === "build-host") {
+        if (this.options.buildHost === undefined) throw new Error("a build-host node needs options.buildHost");
+        buildHost = new Host(this.options.buildHost, node.name, this.options.signal);
+        const on = buildHost;
+        // Nodes with the same system build it once.
+        let build = this.builds.get(node.drvPath);
+        if (build === undefined) {
+          build = buildOnBuildHost(on, parseStorePath(node.drvPath), nodeOptions).then(() => node.outPath);
+          this.builds.set(node.drvPath, build);
+        }
+        system = await build;
+      } else if (node.kind === "built") {
         this.emit({ type: "step", node: node.name, step });
         system = await this.build(node.drvPath, node.name);
       }
@@ -209,8 +224,12 @@ export class Deployment {
           const same = system !== undefined && traits.pushes && isUnchanged(lock.state, system, nodeOptions);
           if (traits.pushes && system !== undefined && !same) {
             step = "push";
+            if (buildHost !== undefined) {
+              this.emit({ type: "step", node: node.name, step, detail: `from ${buildHost.description}` });
+              await copyFromBuildHost(buildHost, host, system, nodeOptions);
+            }
             // Built on the target: the derivations go up instead of the system.
-            await pushNode(host, node.kind === "target" ? parseStorePath(node.drvPath) : system, nodeOptions);
+            else await pushNode(host, node.kind === "target" ? parseStorePath(node.drvPath) : system, nodeOptions);
           }
           return { same, state: lock.state };
         });

@@ -205,6 +205,9 @@ export class FleetRun {
       this.options.selected,
       (o) => {
         if (!o.ok) return into.fail(o.node, "evaluate", o.error);
+        const { name, deployment, drvPath, outPath } = o.value;
+        if (this.options.buildHost !== undefined)
+          return into.add({ kind: "build-host", name, deployment, drvPath, outPath });
         // Where it is built is decided before anything runs; a node nothing can build fails now.
         const placement = this.place(o.value, goal);
         if (placement.kind === "nowhere")
@@ -215,7 +218,6 @@ export class FleetRun {
               hint: placement.hint,
             }),
           );
-        const { name, deployment, drvPath, outPath } = o.value;
         into.add({ kind: placement.kind === "target" ? "target" : "built", name, deployment, drvPath, outPath });
       },
       this.evalOptions(),

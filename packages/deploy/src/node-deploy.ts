@@ -102,9 +102,14 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
  * Builds a node's system on its host from the derivations pushed there: the host's own Nix
  * builds it, substituting what it can; nothing comes back to this machine.
  */
-export async function buildOnTarget(host: Host, drv: StorePath, options: NodeDeployOptions): Promise<void> {
+export async function buildOnTarget(
+  host: Host,
+  drv: StorePath,
+  options: NodeDeployOptions,
+  announce = true,
+): Promise<void> {
   const node = host.node;
-  options.onEvent({ type: "step", node, step: "build", detail: "on the target" });
+  if (announce) options.onEvent({ type: "step", node, step: "build", detail: "on the target" });
   const lines = new LineSplitter((line) => options.onEvent({ type: "log", node, step: "build", line }));
   const result = await host.exec(
     ["nix-store", "--realise", drv, ...(options.substitute ? [] : ["--option", "substitute", "false"])],

@@ -203,14 +203,26 @@ export class Hive {
     );
   }
 
+  private readonly overrides = new Map<NodeName, Partial<Deployment>>();
+
+  /** Settings the command line gives a node (`hive rebuild --target-host`): they win over everything. */
+  override(node: NodeName, patch: Partial<Deployment>): void {
+    this.overrides.set(node, { ...this.overrides.get(node), ...patch });
+  }
+
   /** A node's deployment with hive.yaml filled in where the node did not set a field itself. */
   private withInventory(
     node: NodeName,
     deployment: Deployment,
     raw: unknown,
   ): { deployment: Deployment; sources?: Record<string, string> } {
-    if (this.inventory === undefined) return { deployment };
-    return this.inventory.apply(node, deployment, explicitFieldsOf(raw));
+    const applied: { deployment: Deployment; sources?: Record<string, string> } =
+      this.inventory === undefined ? { deployment } : this.inventory.apply(node, deployment, explicitFieldsOf(raw));
+    const patch = this.overrides.get(node);
+    if (patch === undefined) return applied;
+    const sources: Record<string, string> = { ...applied.sources };
+    for (const field of Object.keys(patch)) sources[field] = "command line";
+    return { deployment: { ...applied.deployment, ...patch }, sources };
   }
 
   private chunked<T>(

@@ -26,7 +26,8 @@ export class LocalTransport implements Transport {
       });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
-      child.stdout.on("data", (c: Buffer) => (options.onStdout ? options.onStdout(c) : stdout.push(c)));
+      if (options.stdout !== undefined) child.stdout.pipe(options.stdout, { end: false });
+      else child.stdout.on("data", (c: Buffer) => (options.onStdout ? options.onStdout(c) : stdout.push(c)));
       child.stderr.on("data", (c: Buffer) => (options.onStderr ? options.onStderr(c) : stderr.push(c)));
       child.on("error", reject);
       child.on("close", (code, signal) =>

@@ -59,6 +59,11 @@ export class SshTransport implements Transport {
     return `${this.host.user}@${this.host.alias}:${this.host.port}`;
   }
 
+  get sshAddress(): { user: string; hostName: string; port: number } | undefined {
+    const { user, hostName, port, proxyJump } = this.host;
+    return proxyJump.length > 0 ? undefined : { user, hostName, port };
+  }
+
   private connect(): Promise<SshConnection> {
     if (this.connection === undefined) {
       this.connectionsOpened++;
@@ -171,7 +176,8 @@ export class SshTransport implements Transport {
           reject(reason instanceof Error ? reason : new Error("aborted"));
         };
         options.signal?.addEventListener("abort", abort, { once: true });
-        channel.on("data", (chunk: Buffer) => (options.onStdout ? options.onStdout(chunk) : stdout.push(chunk)));
+        if (options.stdout !== undefined) channel.pipe(options.stdout, { end: false });
+        else channel.on("data", (chunk: Buffer) => (options.onStdout ? options.onStdout(chunk) : stdout.push(chunk)));
         channel.stderr.on("data", (chunk: Buffer) => (options.onStderr ? options.onStderr(chunk) : stderr.push(chunk)));
         channel.on("exit", (code: number | null, sig?: string) => {
           exitCode = code;

@@ -6,8 +6,11 @@ import {
   requireExplicitSelection,
   type DeployEvent,
   type Goal,
+  type NodeName,
   type NodeResult,
+  type Transport,
 } from "@hive/core";
+import type { Hive } from "@hive/eval";
 import { FleetRun } from "@hive/deploy";
 import { LocalTransport } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
@@ -27,10 +30,17 @@ import { ask, stageRenderer, summaryLine, summaryPainter } from "../run-output.j
 import type { ApplyArgs } from "./apply-options.js";
 import { deployOrigin, hiveDirectory, selectLocalNode, type LocalTarget } from "./apply-context.js";
 
-/** How runApply runs: apply-local's target; diff stops after showing the plan. */
+/** `hive rebuild`: where the one node goes (undefined: its own target) and where it is built. */
+export interface RebuildTarget {
+  target: { user: string | null; host: string } | undefined;
+  build: "here" | "target" | { user: string | null; host: string };
+}
+
+/** How runApply runs: apply-local's target; diff stops after showing the plan; rebuild's hosts. */
 export interface ApplyMode {
   local?: LocalTarget;
   diff?: { json: boolean };
+  rebuild?: RebuildTarget;
 }
 
 function checkApplyArgs(goal: Goal, args: ApplyArgs, mode: ApplyMode): void {
@@ -62,6 +72,34 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   }
 }
 
+/**
+ * `hive rebuild`'s hosts: --target-host replaces the node's target; --build-host is this machine
+ * (nothing to do), the target (built there), or another host, whose transport it returns.
+ */
+function rebuildHosts(
+  hive: Hive,
+  selected: readonly NodeName[],
+  rebuild: RebuildTarget,
+  pool: SshTransportPool,
+  args: ApplyArgs,
+): Transport | undefined {
+  const [node] = selected;
+  if (node === undefined || selected.length !== 1) throw new Error("hive rebuild selects one node");
+  const { target, build } = rebuild;
+  // The user and port, when not given, are ssh_config's (as ssh would take them).
+  if (target !== undefined) hive.override(node, { targetHost: target.host, targetUser: target.user, targetPort: null });
+  if (build === "here") return undefined;
+  if (build === "target") {
+    args["build-on-target"] = true;
+    return undefined;
+  }
+  return pool.transportFor(
+    { host: build.host, port: null, user: build.user, sshOptions: [], node },
+    ["sudo", "-H", "--"],
+    undefined,
+  );
+}
+
 async function applyWith(
   goal: Goal,
   args: ApplyArgs,
@@ -75,9 +113,17 @@ async function applyWith(
   const hive = await openHive(args);
   interrupts.check();
   const filter = await withOutcomeSelectors(nodeFilterFrom(args), hiveDirectory(hive));
-  if (local === undefined && mode.diff === undefined && (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys))
+  // -f REF#NODE names its node: that is a selection too.
+  const named = hive.source.kind === "flake" && hive.source.node !== undefined;
+  if (
+    local === undefined &&
+    !named &&
+    mode.diff === undefined &&
+    (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys)
+  )
     requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
   const selected = local === undefined ? await hive.select(filter) : await selectLocalNode(hive, local);
+  const buildHost = mode.rebuild === undefined ? undefined : rebuildHosts(hive, selected, mode.rebuild, pool, args);
   if (selected.length === 0 && (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys))
     throw new HiveError(
       "HIVE_NO_NODES_SELECTED",
@@ -124,6 +170,7 @@ async function applyWith(
     },
     origin: await deployOrigin(hive, runId),
     noKeys: !args.keys,
+    ...(buildHost !== undefined ? { buildHost } : {}),
     ...(args.reboot ? { reboot: { timeoutMs: args["reboot-timeout"] * 1000 } } : {}),
     parallel: args.parallel,
     gzip: args.gzip,
@@ -140,9 +187,10 @@ async function applyWith(
   });
   setCurrent(run);
   const times = new NodeTimes();
+  const commandName = mode.local ? "apply-local" : mode.rebuild ? "rebuild" : "apply";
   // Each stage renders on its own: the header names what runs ("build", "apply switch", "apply-local boot").
   const staged = async (stageGoal: Goal, work: (onEvent: (e: DeployEvent) => void) => Promise<NodeResult[]>) => {
-    const title = stageGoal === "build" ? "build" : `${mode.local ? "apply-local" : "apply"} ${stageGoal}`;
+    const title = stageGoal === "build" && !mode.rebuild ? "build" : `${commandName} ${stageGoal}`;
     const renderer = stageRenderer(args, json, title, selected);
     try {
       return await work((event) => {
@@ -155,6 +203,7 @@ async function applyWith(
   };
 
   if (args["dry-run"]) {
+    if (buildHost !== undefined) throw new HiveError("HIVE_USAGE", "--dry-run shows builds here, not on --build-host");
     if (!GOAL_TRAITS[goal].builds)
       throw new HiveError("HIVE_USAGE", `--dry-run shows builds, and ${goal} builds nothing`);
     const { rows, failures } = await run.dryRun(goal);
@@ -200,7 +249,7 @@ async function applyWith(
   if (summaryFile)
     await writeStepSummary(
       summaryFile,
-      stepSummary(`${mode.local ? "apply-local" : "apply"} ${goal}`, results, times, Date.now() - startedAt, runId),
+      stepSummary(`${commandName} ${goal}`, results, times, Date.now() - startedAt, runId),
       printWarning,
     );
   else if (args["log-format"] === "github")
