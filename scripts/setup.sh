@@ -23,6 +23,7 @@ need /usr/bin/openssl openssl
 need /usr/bin/setpriv util-linux
 need /usr/bin/git git
 need /usr/bin/parallel-ssh pssh # the baseline of the no-op benchmark
+need /usr/bin/time time # benchmarks measure the hive process tree's CPU and peak memory
 need /usr/bin/tmux tmux # terminal tests see hive as a person would
 need /usr/bin/zsh zsh # the completion tests run the zsh script
 need /usr/bin/strace strace # the secret tests record every process started

@@ -151,6 +151,57 @@ export const DISARM_BOOT_WATCH =
   "rm -f /etc/systemd/system.control/hive-boot-watch.service /etc/systemd/system.control/multi-user.target.d/hive-boot-watch.conf /nix/var/hive/boot-watch.state /nix/var/hive/boot-watch.sh";
 
 /**
+ * Asks how the runner is doing: done (with its status, what the host runs and boots now, and the
+ * log), running, gone (its process ended without a status: killed, or the host lost power) or
+ * rebooted. Liveness is read before the status: a runner writes its status before it ends.
+ */
+export const POLL_ACTIVATION = `
+base="$1"; boot="$2"; profile=/nix/var/nix/profiles/system
+alive=0
+pid=$(cat "$base.pid" 2>/dev/null || true)
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q hive "/proc/$pid/cmdline" 2>/dev/null; then alive=1; fi
+if [ -s "$base.status" ]; then
+  echo "state=done"
+  cat "$base.status"
+  printf 'current=%s\\n' "$(readlink -e /run/current-system 2>/dev/null)"
+  printf 'profile=%s\\n' "$(readlink -e "$profile" 2>/dev/null)"
+  printf 'generation=%s\\n' "$(readlink "$profile" 2>/dev/null)"
+  echo ---
+  cat "$base.log" 2>/dev/null
+  rm -f "$base.sh" "$base.pid" "$base.answer"
+elif [ "$(cat /proc/sys/kernel/random/boot_id)" != "$boot" ]; then
+  echo "state=rebooted"
+elif [ "$alive" = 1 ] && [ -e "$base.activated" ]; then
+  echo "state=activated"
+elif [ "$alive" = 1 ]; then
+  echo "state=running"
+else
+  echo "state=gone"
+fi
+`;
+
+/**
+ * Confirms an activation (magic rollback; $3 = confirm), run over a connection made after it, or
+ * rejects it ($3 = reject: a health check failed, restore now), then answers as the poll does once
+ * the runner has taken the answer in: one round trip for both.
+ */
+/**
+ * A poll that first waits on the host (up to $3 steps of 20 ms) while the runner is still running
+ * and has neither activated nor finished: hive learns of each change at once, without polling
+ * over the network.
+ */
+export const WAIT_ACTIVATION = `
+i=0
+while [ ! -s "$1.status" ] && [ ! -e "$1.activated" ] && [ "$i" -lt "$3" ]; do
+  pid=$(cat "$1.pid" 2>/dev/null || true)
+  { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || break
+  [ "$(cat /proc/sys/kernel/random/boot_id)" = "$2" ] || break
+  sleep 0.02
+  i=$((i + 1))
+done
+${POLL_ACTIVATION}`;
+
+/**
  * Starts the runner (run in the SSH session, where PATH is the user's): it resolves the absolute
  * paths the runner needs, starts it as systemd would on NixOS (a transient unit with the
  * environment nixos-rebuild gives it) or as a process of its own session elsewhere, waits for its
@@ -195,43 +246,15 @@ while [ ! -s "$base.pid" ]; do
 done
 if [ -e "$lock" ]; then printf 'pid %s %s\\n' "$(cat "$base.pid")" "$boot" >> "$lock"; fi
 echo "boot=$boot"
-`;
-
-/**
- * Asks how the runner is doing: done (with its status, what the host runs and boots now, and the
- * log), running, gone (its process ended without a status: killed, or the host lost power) or
- * rebooted. Liveness is read before the status: a runner writes its status before it ends.
- */
-export const POLL_ACTIVATION = `
-base="$1"; boot="$2"; profile=/nix/var/nix/profiles/system
-alive=0
-pid=$(cat "$base.pid" 2>/dev/null || true)
-if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q hive "/proc/$pid/cmdline" 2>/dev/null; then alive=1; fi
-if [ -s "$base.status" ]; then
-  echo "state=done"
-  cat "$base.status"
-  printf 'current=%s\\n' "$(readlink -e /run/current-system 2>/dev/null)"
-  printf 'profile=%s\\n' "$(readlink -e "$profile" 2>/dev/null)"
-  printf 'generation=%s\\n' "$(readlink "$profile" 2>/dev/null)"
-  echo ---
-  cat "$base.log" 2>/dev/null
-  rm -f "$base.sh" "$base.pid" "$base.answer"
-elif [ "$(cat /proc/sys/kernel/random/boot_id)" != "$boot" ]; then
-  echo "state=rebooted"
-elif [ "$alive" = 1 ] && [ -e "$base.activated" ]; then
-  echo "state=activated"
-elif [ "$alive" = 1 ]; then
-  echo "state=running"
-else
-  echo "state=gone"
+# Waits here, on the host, for the runner to get somewhere and answers as a poll: no round trips.
+if [ "\${13:-0}" -gt 0 ]; then
+  set +eu
+  echo "--- poll ---"
+  set -- "$base" "$boot" "\${13}"
+  ${WAIT_ACTIVATION}
 fi
 `;
 
-/**
- * Confirms an activation (magic rollback; $3 = confirm), run over a connection made after it, or
- * rejects it ($3 = reject: a health check failed, restore now), then answers as the poll does once
- * the runner has taken the answer in: one round trip for both.
- */
 export const CONFIRM_ACTIVATION = `
 touch "$1.$3"
 if [ -p "$1.answer" ]; then exec 3<> "$1.answer" && printf '%s\\n' "$3" >&3; exec 3<&-; fi

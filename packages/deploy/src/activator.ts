@@ -7,6 +7,7 @@ import {
   POLL_ACTIVATION,
   START_ACTIVATION,
   STOP_ACTIVATION,
+  WAIT_ACTIVATION,
 } from "./activation-scripts.js";
 import { ACTIVATION_DIR, LOCK_FILE, parseGeneration } from "./host-paths.js";
 import type { CheckFailure } from "./health-checks.js";
@@ -14,6 +15,9 @@ import type { Host } from "./host.js";
 
 /** How long a stopped or restarted activation may take to restore the previous system. */
 const RESTORE_GRACE_MS = 120_000;
+/** The longest a poll waits on the host for the runner to move on (then hive checks its deadlines). */
+const HOST_WAIT_MS = 5_000;
+const hostWaitSteps = (deadline: number) => Math.max(1, Math.floor(Math.min(HOST_WAIT_MS, deadline - Date.now()) / 20));
 
 export type Action = "switch" | "boot" | "test" | "dry-activate";
 
@@ -136,9 +140,11 @@ export async function activate(
   mode: "activate" | "rollback" = "activate",
 ): Promise<ActivationResult> {
   const node = host.node;
-  const started = await startRunner(host, mode, plan);
-  let interruption: Interruption | undefined;
   let deadline = Date.now() + options.timeoutMs;
+  // Started, and waited for on the host until it activated or ended: one round trip when all goes well.
+  const started = await startRunner(host, mode, plan, hostWaitSteps(deadline));
+  let answered = started.poll;
+  let interruption: Interruption | undefined;
   let unreachableSince: number | undefined;
   let base = started.base;
   let boot = started.boot;
@@ -160,13 +166,21 @@ export async function activate(
       else throw lostTrack(node, base, interruption, options);
     }
     let poll: Poll;
+    // A wait on the host ends at the first Ctrl-C (to stop the activation); polls after it go on
+    // regardless: the host is restoring the previous system, and hive reports it.
+    const waitSignal = interruption === undefined ? host.signal : undefined;
     try {
-      // Polls go on after an abort: the host is restoring the previous system, and hive reports it.
-      const answer = await host.run("activate", ["sh", "-c", POLL_ACTIVATION, "hive-poll", base, boot], {
-        privileged: true,
-        signal: null,
-      });
-      poll = parsePoll(answer.stdout);
+      const answer =
+        answered ??
+        (
+          await host.run(
+            "activate",
+            ["sh", "-c", WAIT_ACTIVATION, "hive-wait", base, boot, String(hostWaitSteps(deadline))],
+            { privileged: true, signal: waitSignal ?? null },
+          )
+        ).stdout;
+      answered = undefined;
+      poll = parsePoll(answer);
       if (poll.state === "activated" && !confirmed) {
         // Proof that the deployer can still get in: a connection made after the activation, and
         // the health checks passing. The same command answers as a poll once the runner has
@@ -191,6 +205,7 @@ export async function activate(
       if (unreachableSince !== undefined) options.onWaiting?.("reconnected; the activation is still being followed");
       unreachableSince = undefined;
     } catch (error) {
+      if (waitSignal?.aborted === true) continue;
       // The connection dropped (the activation may restart sshd or the network), or the new system
       // keeps hive out (its keys changed): retry; the host restores itself if it is not confirmed.
       if (!isHiveError(error) || !/^HIVE_SSH_(DISCONNECTED|CONNECT_FAILED|AUTH_FAILED)$/.test(error.code)) throw error;
@@ -284,9 +299,12 @@ async function startRunner(
   host: Host,
   mode: "activate" | "rollback",
   plan: ActivationPlan,
-): Promise<{ base: string; boot: string; systemd: boolean }> {
+  waitSteps = 0,
+): Promise<{ base: string; boot: string; systemd: boolean; poll: string | undefined }> {
   const id = randomUUID();
-  const result = await host.run(
+  const chunks: Buffer[] = [];
+  const output = () => Buffer.concat(chunks).toString();
+  const started = host.run(
     mode === "activate" ? "activate" : "rollback",
     [
       "sh",
@@ -305,12 +323,35 @@ async function startRunner(
       ACTIVATION_RUNNER,
       String(mode === "activate" ? plan.confirmSeconds : 0),
       mode === "activate" && plan.bootWatch === true ? "1" : "0",
+      String(waitSteps),
     ],
     // A rollback starts even when the run is aborted: it is how an aborted activation ends.
-    { privileged: true, ...(mode === "rollback" ? { signal: null } : {}) },
+    {
+      privileged: true,
+      onStdout: (chunk) => chunks.push(chunk),
+      ...(mode === "rollback" ? { signal: null } : {}),
+    },
   );
-  const boot = /^boot=(.+)$/m.exec(result.stdout)?.[1]?.trim() ?? "";
-  return { base: `${ACTIVATION_DIR}/${id}`, boot, systemd: /^systemd=1$/m.test(result.stdout) };
+  let complete = true;
+  try {
+    await started;
+  } catch (error) {
+    // Cut off or interrupted while waiting for the runner it had started (it printed the boot
+    // id): the polls follow it (reconnecting, or stopping it), as after any dropped connection.
+    const cutOff = (isHiveError(error) && error.code === "HIVE_SSH_DISCONNECTED") || host.signal?.aborted === true;
+    if (!cutOff || !/^boot=/m.test(output())) throw error;
+    complete = false;
+  }
+  const [head = "", answer] = splitOnce(output(), "--- poll ---\n");
+  // An answer cut short is no answer: the next poll asks again.
+  const poll = complete ? answer : undefined;
+  const boot = /^boot=(.+)$/m.exec(head)?.[1]?.trim() ?? "";
+  return { base: `${ACTIVATION_DIR}/${id}`, boot, systemd: /^systemd=1$/m.test(head), poll };
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + separator.length)];
 }
 
 function lostTrack(node: NodeName, base: string, why: Interruption, options: ActivateOptions): HiveError {

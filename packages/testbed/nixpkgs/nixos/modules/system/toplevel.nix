@@ -4,7 +4,8 @@ let
   shell = import ./shell.nix lib;
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
   writeKey = user: keys: shell.writeFile "\"$out/authorized-keys\"/${lib.escapeShellArg user}" keys;
-  payloadLinks = lib.concatMapStrings (p: "ln -s ${p} \"$out/payload/${p.outputName}\"\n") config.testbed.payload.outputs;
+  payloadLinks = lib.concatMapStrings (p: "ln -s ${p} \"$out/payload/${p.outputName}\"\n") config.testbed.payload.outputs
+    + lib.concatMapStrings (p: "ln -s ${p} \"$out/payload/host-${p.outputName}\"\n") config.testbed.hostPayload.outputs;
 
   toplevel = pkgs.runCommand "nixos-system-${config.system.name}-${config.system.nixos.label}" {
     activateScript = config.system.activationScript;

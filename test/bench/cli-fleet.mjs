@@ -1,0 +1,149 @@
+// What the CLI benchmarks share: a hive whose hosts each have their own system (a shared base
+// plus per-host paths, as real fleets look), the `hive` CLI run as users run it (timed, with its
+// process tree's CPU and peak memory), hosts reset to a fresh install, and where hive's time went
+// from its own NDJSON events.
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
+
+const run = promisify(execFile);
+const hiveBin = new URL("../../packages/cli/dist/main.js", import.meta.url).pathname;
+
+/** A hive.nix for `names`: `shared` paths every host has, `perHost` paths of its own. */
+export async function fleetHive(names, { shared = { paths: 100, bytes: 300 * 1024 }, perHost, seed = "bench" } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "hive-bench-cli-"));
+  const own = perHost ?? { paths: 4, bytes: 300 * 1024 };
+  const nodes = names.map(
+    (name) =>
+      `  ${name} = { networking.hostName = "${name}"; testbed.hostPayload = { paths = ${own.paths}; bytes = ${own.bytes}; seed = "${seed}-${name}"; }; };`,
+  );
+  await writeFile(
+    join(dir, "hive.nix"),
+    `{
+  meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };
+  defaults = { testbed.payload = { paths = ${shared.paths}; bytes = ${shared.bytes}; seed = "${seed}-shared"; }; };
+${nodes.join("\n")}
+}
+`,
+  );
+  return dir;
+}
+
+/** The environment a user of this fleet has: its ssh_config, no agent, no binary cache, no NIX_PATH. */
+export function userEnv(fleet) {
+  return {
+    ...nixEnvironment(),
+    SSH_CONFIG_FILE: fleet.sshConfigPath,
+    SSH_AUTH_SOCK: "",
+    NIX_CONFIG: "substituters =",
+    NIX_PATH: "",
+    NIX_SSHOPTS: `-F ${fleet.sshConfigPath}`,
+  };
+}
+
+/**
+ * Runs `hive ARGS -f DIR` and resolves with its wall time, its process tree's CPU and peak RSS
+ * (GNU time), and its stdout. A failed run rejects with its output.
+ */
+export function timedHive(fleet, dir, args) {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const startedAt = Date.now();
+    const child = spawn(
+      "/usr/bin/time",
+      ["-f", "hive-bench-rusage %U %S %M", process.execPath, hiveBin, ...args, "-f", dir],
+      { env: userEnv(fleet), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const out = [];
+    const err = [];
+    child.stdout.on("data", (c) => out.push(c));
+    child.stderr.on("data", (c) => err.push(c));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = performance.now() - start;
+      const stdout = Buffer.concat(out).toString();
+      const stderr = Buffer.concat(err).toString();
+      if (code !== 0) return reject(new Error(`hive ${args.join(" ")} exited ${code}:\n${stdout}\n${stderr}`));
+      const usage = /hive-bench-rusage (\S+) (\S+) (\d+)/.exec(stderr);
+      resolve({
+        ms,
+        cpuMs: usage ? (Number(usage[1]) + Number(usage[2])) * 1000 : NaN,
+        peakRss: usage ? Number(usage[3]) * 1024 : NaN,
+        stdout,
+        startedAt,
+      });
+    });
+  });
+}
+
+/** Each node's system (out path), from `hive eval`. */
+export async function systemsOf(fleet, dir) {
+  const { stdout } = await run(
+    process.execPath,
+    [hiveBin, "eval", "-f", dir, "-E", "{ nodes, lib, ... }: lib.mapAttrs (_: n: n.config.system.build.toplevel.outPath) nodes"],
+    { env: userEnv(fleet), maxBuffer: 1 << 26 },
+  );
+  return JSON.parse(stdout);
+}
+
+/** Back to a fresh install: no profile, no current system, no history, nothing in the store. */
+export async function resetHosts(fleet, names) {
+  await Promise.all(
+    names.map((n) =>
+      fleet
+        .host(n)
+        .run([
+          "sh",
+          "-c",
+          "rm -rf /nix/var/nix/profiles/system* /run/current-system /nix/var/hive && nix-collect-garbage > /dev/null 2>&1",
+        ]),
+    ),
+  );
+}
+
+/** A script deploying one host without hive: `nix copy`, then set the profile and switch over ssh. */
+export async function copyAndSwitchScript(fleet) {
+  const script = join(fleet.dir, "copy-and-switch.sh");
+  await writeFile(
+    script,
+    `set -e\nnix copy --to "ssh://$1" "$2"\nssh -F ${fleet.sshConfigPath} "$1" "nix-env -p /nix/var/nix/profiles/system --set $2 && $2/bin/switch-to-configuration switch"\n`,
+  );
+  return script;
+}
+
+export async function timedShell(fleet, script) {
+  const start = performance.now();
+  await run("sh", ["-c", script], { env: userEnv(fleet), maxBuffer: 1 << 26 });
+  return performance.now() - start;
+}
+
+/**
+ * Where a run's time went, from its NDJSON events: evaluation (from the process's start to the
+ * first node's first step), then per node the time in each step (median over nodes).
+ */
+export function phases({ stdout: ndjson, startedAt }) {
+  const events = ndjson
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+  const at = (e) => Date.parse(e.time);
+  const steps = events.filter((e) => e.type === "step" || e.type === "node-done");
+  const byNode = new Map();
+  for (const e of steps) byNode.set(e.node, [...(byNode.get(e.node) ?? []), e]);
+  const per = {};
+  let evaluated = Infinity;
+  for (const list of byNode.values()) {
+    if (list[0]) evaluated = Math.min(evaluated, at(list[0]));
+    for (let i = 0; i + 1 < list.length; i++) {
+      const step = list[i].step;
+      (per[step] ??= []).push(at(list[i + 1]) - at(list[i]));
+    }
+  }
+  const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const parts = [`evaluate ${Number.isFinite(evaluated) ? evaluated - startedAt : 0} ms`];
+  for (const [step, values] of Object.entries(per)) parts.push(`${step} ${median(values)} ms`);
+  return parts.join(", ");
+}
