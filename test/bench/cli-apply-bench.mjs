@@ -3,15 +3,7 @@
 // run instead, side by side in each round: `nix copy` + `ssh` switch via `xargs -P N`, and the
 // same one host after another (what `nixos-rebuild --target-host` does for a fleet).
 import { Testbed } from "../../packages/testbed/dist/index.js";
-import {
-  copyAndSwitchScript,
-  fleetHive,
-  phases,
-  resetHosts,
-  systemsOf,
-  timedHive,
-  timedShell,
-} from "./cli-fleet.mjs";
+import { copyAndSwitchScript, fleetHive, phases, resetHosts, systemsOf, timedHive, timedShell } from "./cli-fleet.mjs";
 import { median } from "./measure.mjs";
 
 export async function cliApplyBench({ hosts = 10, rounds = 3 } = {}) {

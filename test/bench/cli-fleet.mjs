@@ -2,6 +2,7 @@
 // plus per-host paths, as real fleets look), the `hive` CLI run as users run it (timed, with its
 // process tree's CPU and peak memory), hosts reset to a fresh install, and where hive's time went
 // from its own NDJSON events.
+import { Buffer } from "node:buffer";
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -83,7 +84,14 @@ export function timedHive(fleet, dir, args) {
 export async function systemsOf(fleet, dir) {
   const { stdout } = await run(
     process.execPath,
-    [hiveBin, "eval", "-f", dir, "-E", "{ nodes, lib, ... }: lib.mapAttrs (_: n: n.config.system.build.toplevel.outPath) nodes"],
+    [
+      hiveBin,
+      "eval",
+      "-f",
+      dir,
+      "-E",
+      "{ nodes, lib, ... }: lib.mapAttrs (_: n: n.config.system.build.toplevel.outPath) nodes",
+    ],
     { env: userEnv(fleet), maxBuffer: 1 << 26 },
   );
   return JSON.parse(stdout);

@@ -342,7 +342,7 @@ async function startRunner(
     if (!cutOff || !/^boot=/m.test(output())) throw error;
     complete = false;
   }
-  const [head = "", answer] = splitOnce(output(), "--- poll ---\n");
+  const [head, answer] = splitOnce(output(), "--- poll ---\n");
   // An answer cut short is no answer: the next poll asks again.
   const poll = complete ? answer : undefined;
   const boot = /^boot=(.+)$/m.exec(head)?.[1]?.trim() ?? "";
