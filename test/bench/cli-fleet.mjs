@@ -35,11 +35,12 @@ ${nodes.join("\n")}
 
 /** The environment a user of this fleet has: its ssh_config, no agent, no binary cache, no NIX_PATH. */
 export function userEnv(fleet) {
+  const nix = nixEnvironment();
   return {
-    ...nixEnvironment(),
+    ...nix,
     SSH_CONFIG_FILE: fleet.sshConfigPath,
     SSH_AUTH_SOCK: "",
-    NIX_CONFIG: "substituters =",
+    NIX_CONFIG: `${nix.NIX_CONFIG ?? ""}\nsubstituters =`,
     NIX_PATH: "",
     NIX_SSHOPTS: `-F ${fleet.sshConfigPath}`,
   };

@@ -53,6 +53,8 @@ interface Job {
 interface Request {
   node: NodeName;
   drv: DrvPath;
+  /** The system the derivation builds, when known: already valid here, nothing is planned or run. */
+  outPath: StorePath | undefined;
   resolve: (out: StorePath) => void;
   reject: (error: unknown) => void;
 }
@@ -82,16 +84,16 @@ export class BuildScheduler {
   constructor(private readonly options: SchedulerOptions) {}
 
   /** Builds (or fetches) a node's system; resolves with its output path (kept as a GC root if asked). */
-  async build(node: NodeName, drv: DrvPath): Promise<StorePath> {
-    const system = await this.scheduled(node, drv);
+  async build(node: NodeName, drv: DrvPath, outPath?: StorePath): Promise<StorePath> {
+    const system = await this.scheduled(node, drv, outPath);
     if (this.options.gcRootDir !== undefined)
       await addGcRoot(system, join(this.options.gcRootDir, `node-${node}`), this.signal);
     return system;
   }
 
-  private scheduled(node: NodeName, drv: DrvPath): Promise<StorePath> {
+  private scheduled(node: NodeName, drv: DrvPath, outPath: StorePath | undefined): Promise<StorePath> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ node, drv, resolve, reject });
+      this.pending.push({ node, drv, outPath, resolve, reject });
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
         void this.flush();
@@ -104,9 +106,16 @@ export class BuildScheduler {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.pending.splice(0);
+    let batch = this.pending.splice(0);
     let plan: Map<DrvPath, DrvInfo>;
     try {
+      // Systems this store already holds (built before) need no plan: one validity query.
+      const known = batch.flatMap((r) => (r.outPath === undefined ? [] : [r.outPath]));
+      const invalid = await invalidPaths(known, this.signal);
+      for (const request of batch)
+        if (request.outPath !== undefined && !invalid.has(request.outPath)) request.resolve(request.outPath);
+      batch = batch.filter((r) => r.outPath === undefined || invalid.has(r.outPath));
+      if (batch.length === 0) return;
       plan = (
         await planBuild([...new Set(batch.map((r) => r.drv))], {
           substitute: this.options.substitute,

@@ -17,8 +17,12 @@ export interface BuildArgs extends HiveArgs {
 }
 
 /** What can build here: this machine's systems and the remote builders the run may use. */
-export async function buildCapabilities(hive: Hive, args: BuildArgs): Promise<BuildCapabilities> {
-  const localSystems = await localBuildSystems();
+export async function buildCapabilities(
+  hive: Hive,
+  args: BuildArgs,
+  systems: Promise<string[]> = localBuildSystems(),
+): Promise<BuildCapabilities> {
+  const localSystems = await systems;
   const machines = await loadMachines(
     {
       builders: args.builders,

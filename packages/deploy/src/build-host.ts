@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { HiveError, parseStorePath, type StorePath } from "@hive/core";
 import type { PathInfo } from "@hive/nix";
-import { checkFreeSpace, copyClosure, missingOnTarget, stillMissing } from "./copier.js";
+import { copyClosure, missingOnTarget, queryTarget, refuseIfFull } from "./copier.js";
 import type { Host } from "./host.js";
 import { buildOnTarget, type NodeDeployOptions } from "./node-deploy.js";
 
@@ -45,12 +45,10 @@ export async function copyFromBuildHost(
   const node = target.node;
   const log = (line: string) => options.onEvent({ type: "log", node, step: "push", line });
   const closure = await closureOnHost(buildHost, system);
-  const missing = await stillMissing(target, closure, options.substitute);
+  const state = await queryTarget(target, closure, options.substitute);
+  const { missing } = state;
   if (missing.length === 0) return { route: undefined, copied: 0 };
-  await checkFreeSpace(
-    target,
-    missing.reduce((sum, p) => sum + p.narSize, 0),
-  );
+  refuseIfFull(target, state);
   const address = target.transport.sshAddress;
   if (address !== undefined) {
     // The build host's own ssh (its keys, config and known hosts), never asking anything.

@@ -20,47 +20,55 @@ export interface CopyResult {
   bytes: number;
 }
 
-const QUERY_CHUNK = 1000;
+/**
+ * One round trip to the target: which of the paths on stdin its store lacks, after it fetched
+ * what it could from its own substituters ($1 = 1), and how many bytes are free in /nix/store.
+ * Paths come on stdin (xargs splits them), so a closure of any size is one command.
+ */
+const TARGET_QUERY = `
+invalid=$(xargs -r nix-store --check-validity --print-invalid) || exit 3
+if [ -n "$invalid" ] && [ "$1" = 1 ]; then
+  printf '%s\\n' "$invalid" | xargs -r nix-store --realise > /dev/null 2>&1 || true
+  invalid=$(printf '%s\\n' "$invalid" | xargs -r nix-store --check-validity --print-invalid) || exit 3
+fi
+printf 'free=%s\\n' "$(df -P -k /nix/store 2> /dev/null | awk 'NR == 2 { print $4 * 1024 }')"
+printf '%s\\n' "$invalid"
+`;
 
-/** The paths of `closure` the target's store lacks: one query (per thousand paths). */
+export interface TargetState {
+  /** What the target lacks, in the closure's order. */
+  missing: PathInfo[];
+  /** Free bytes in its /nix/store; undefined when it cannot say. */
+  freeBytes: number | undefined;
+}
+
+/** What the target lacks of a closure (fetching from its own substituters first, if asked) and its free space. */
+export async function queryTarget(host: Host, closure: readonly PathInfo[], substitute: boolean): Promise<TargetState> {
+  if (closure.length === 0) return { missing: [], freeBytes: undefined };
+  const { stdout } = await host.run("push", ["sh", "-c", TARGET_QUERY, "hive-query", substitute ? "1" : "0"], {
+    privileged: true,
+    stdin: `${closure.map((p) => p.path).join("\n")}\n`,
+  });
+  const lines = stdout.split("\n");
+  const free = Number(/^free=(\d+)$/m.exec(stdout)?.[1] ?? NaN);
+  const invalid = new Set(lines.filter((l) => l.startsWith("/")));
+  return { missing: closure.filter((p) => invalid.has(p.path)), freeBytes: Number.isFinite(free) ? free : undefined };
+}
+
+/** The paths of `closure` the target's store lacks. */
 export async function missingOnTarget(host: Host, closure: readonly PathInfo[]): Promise<PathInfo[]> {
-  const missing = new Set<string>();
-  for (let i = 0; i < closure.length; i += QUERY_CHUNK) {
-    const paths = closure.slice(i, i + QUERY_CHUNK).map((p) => p.path);
-    const { stdout } = await host.run("push", ["nix-store", "--check-validity", "--print-invalid", ...paths], {
-      privileged: true,
-    });
-    for (const line of stdout.split("\n")) if (line !== "") missing.add(line);
-  }
-  return closure.filter((p) => missing.has(p.path));
+  return (await queryTarget(host, closure, false)).missing;
 }
-
-/** What the target lacks of a closure, after it fetched what it could from its own substituters. */
-export async function stillMissing(host: Host, closure: readonly PathInfo[], substitute: boolean): Promise<PathInfo[]> {
-  const missing = await missingOnTarget(host, closure);
-  if (missing.length === 0 || !substitute) return missing;
-  // Substitution failing is fine: whatever is still missing is copied.
-  await host
-    .exec(["nix-store", "--realise", ...missing.map((p) => p.path)], { privileged: true })
-    .catch(() => undefined);
-  return missingOnTarget(host, missing);
-}
-
-// Free bytes where the store lives, as df reports them (POSIX output, 1024-byte blocks).
-const FREE_SPACE = `df -P -k /nix/store | awk 'NR == 2 { print $4 * 1024 }'`;
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
-/** Refuses a push that cannot fit, before any byte is sent. */
-export async function checkFreeSpace(host: Host, needed: number): Promise<void> {
-  const result = await host.exec(["sh", "-c", FREE_SPACE]);
-  const free = Number(result.stdout.trim());
-  // A host that cannot say is not refused: the import itself reports a full disk.
-  if (result.exitCode !== 0 || result.stdout.trim() === "" || !Number.isFinite(free)) return;
-  if (needed > free)
+/** Refuses a push that cannot fit, before any byte is sent (a host that cannot say is not refused). */
+export function refuseIfFull(host: Host, state: TargetState): void {
+  const needed = state.missing.reduce((sum, p) => sum + p.narSize, 0);
+  if (state.freeBytes !== undefined && needed > state.freeBytes)
     throw new HiveError(
       "HIVE_NO_SPACE",
-      `node ${host.node}: push: the paths to copy need ${mib(needed)}, and ${host.description} has ${mib(free)} free in /nix/store`,
+      `node ${host.node}: push: the paths to copy need ${mib(needed)}, and ${host.description} has ${mib(state.freeBytes)} free in /nix/store`,
       { hint: "free space on the host (nix-collect-garbage -d removes old generations), then run again" },
     );
 }
@@ -81,10 +89,11 @@ function counter(onBytes: (n: number) => void): Transform {
  */
 export async function copyClosure(host: Host, root: StorePath, options: CopyOptions): Promise<CopyResult> {
   const closure = await closureOf([root], host.signal ? { signal: host.signal } : {});
-  const missing = await stillMissing(host, closure, options.substitute);
+  const state = await queryTarget(host, closure, options.substitute);
+  const { missing } = state;
   const total = missing.reduce((sum, p) => sum + p.narSize, 0);
   if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
-  await checkFreeSpace(host, total);
+  refuseIfFull(host, state);
 
   const exported = options.exporter.request(missing);
   // Whichever side fails first is the error; the other's later failure is expected, not a crash.

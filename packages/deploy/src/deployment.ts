@@ -41,7 +41,7 @@ export interface DeploymentOptions extends Omit<
   /** Nodes pushed or activated at once (each phase has its own limit). */
   parallel: number;
   /** Builds a node's system here or on remote builders (the build scheduler). */
-  build: (node: NodeName, drv: DrvPath) => Promise<StorePath>;
+  build: (node: NodeName, drv: DrvPath, outPath?: StorePath) => Promise<StorePath>;
   /** How to reach a node; undefined when it cannot be reached (targetHost null). */
   transportFor: (node: NodeConfig) => Transport | undefined;
   /** `--build-host`: the machine that builds nodes of kind "build-host" and sends their systems on. */
@@ -148,10 +148,10 @@ export class Deployment {
     this.stopping = true;
   }
 
-  private build(drv: DrvPath, node: NodeName): Promise<StorePath> {
+  private build(drv: DrvPath, node: NodeName, outPath: StorePath): Promise<StorePath> {
     let build = this.builds.get(drv);
     if (build === undefined) {
-      build = this.options.build(node, drv);
+      build = this.options.build(node, drv, outPath);
       this.builds.set(drv, build);
     }
     return build;
@@ -195,7 +195,7 @@ export class Deployment {
         system = await build;
       } else if (node.kind === "built") {
         this.emit({ type: "step", node: node.name, step });
-        system = await this.build(node.drvPath, node.name);
+        system = await this.build(node.drvPath, node.name, node.outPath);
       }
       if (!traits.pushes && !traits.uploadsKeys) {
         this.done({ node: node.name, outcome: "succeeded", ...(system ? { system } : {}) });

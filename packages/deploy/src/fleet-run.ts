@@ -229,7 +229,7 @@ export class FleetRun {
     const deployment = new Deployment({
       ...this.options,
       goal,
-      build: (node, drv) => this.scheduler.build(node, drv),
+      build: (node, drv, outPath) => this.scheduler.build(node, drv, outPath),
       keySources: { text: (node, key) => this.keyText(node, key) },
       signal: this.options.aborting,
       onEvent: sink,

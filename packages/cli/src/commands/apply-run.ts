@@ -12,7 +12,7 @@ import {
 } from "@hive/core";
 import type { Hive } from "@hive/eval";
 import { FleetRun } from "@hive/deploy";
-import { LocalTransport } from "@hive/nix";
+import { LocalTransport, localBuildSystems } from "@hive/nix";
 import { SshTransportPool } from "@hive/ssh";
 import { evalLimitsFrom, nodeFilterFrom, openHive } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
@@ -110,6 +110,9 @@ async function applyWith(
 ): Promise<void> {
   const { local } = mode;
   const sudo = await sudoFrom(args);
+  // Asked of the local Nix while the hive is evaluated, not after.
+  const systems = GOAL_TRAITS[goal].builds ? localBuildSystems() : undefined;
+  systems?.catch(() => undefined);
   const hive = await openHive(args);
   interrupts.check();
   const filter = await withOutcomeSelectors(nodeFilterFrom(args), hiveDirectory(hive));
@@ -134,9 +137,13 @@ async function applyWith(
         hint: "an exclusion alone (!x) selects every node it does not match; hive nodes lists the nodes and tags",
       },
     );
+  const runId = randomUUID();
+  // Who deploys from where (git state included), found while the rest is set up.
+  const origin = deployOrigin(hive, runId);
+  origin.catch(() => undefined);
   // Goals that build nothing (upload-keys) need not ask what can build.
   const capabilities = GOAL_TRAITS[goal].builds
-    ? await buildCapabilities(hive, args)
+    ? await buildCapabilities(hive, args, systems)
     : { localSystems: [], machines: [] };
   interrupts.check();
   // The command line's rollout flags win over the hive's meta.rollout, one by one.
@@ -151,7 +158,6 @@ async function applyWith(
     GOAL_TRAITS[goal].activation === null ? undefined : await rolloutPolicyFrom(rolloutArgs, hive, selected);
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   // NDJSON when asked; else one live line per node on a terminal; plain lines for logs, CI and -v.
-  const runId = randomUUID();
   const json =
     args["log-format"] === "json" && mode.diff === undefined ? jsonRenderer(process.stdout, runId) : undefined;
   const startedAt = Date.now();
@@ -168,7 +174,7 @@ async function applyWith(
       capabilities,
       onTarget: args["build-on-target"],
     },
-    origin: await deployOrigin(hive, runId),
+    origin: await origin,
     noKeys: !args.keys,
     ...(buildHost !== undefined ? { buildHost } : {}),
     ...(args.reboot ? { reboot: { timeoutMs: args["reboot-timeout"] * 1000 } } : {}),
