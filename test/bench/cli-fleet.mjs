@@ -4,6 +4,7 @@
 // from its own NDJSON events.
 import { Buffer } from "node:buffer";
 import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,9 @@ import { promisify } from "node:util";
 import { miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
 
 const run = promisify(execFile);
-const hiveBin = new URL("../../packages/cli/dist/main.js", import.meta.url).pathname;
+// The bundle users install (packages/hive, made by `pnpm bench`), else the workspace's build.
+const bundled = new URL("../../packages/hive/dist/hive.mjs", import.meta.url).pathname;
+const hiveBin = existsSync(bundled) ? bundled : new URL("../../packages/cli/dist/main.js", import.meta.url).pathname;
 
 /** A hive.nix for `names`: `shared` paths every host has, `perHost` paths of its own. */
 export async function fleetHive(names, { shared = { paths: 100, bytes: 300 * 1024 }, perHost, seed = "bench" } = {}) {

@@ -7,12 +7,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Hive, resolveEvalLimits } from "../../packages/eval/dist/index.js";
+import { EVAL_SCHEMA_VERSION } from "../../packages/core/dist/index.js";
 import { miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
 import { generateHive } from "./generate-hive.mjs";
 import { measure, median, mib } from "./measure.mjs";
 
 const run = promisify(execFile);
 const evaluator = fileURLToPath(new URL("../../packages/eval/assets/evaluator.nix", import.meta.url));
+const deploymentOptions = fileURLToPath(new URL("../../packages/eval/assets/deployment-options.nix", import.meta.url));
 
 export async function evalBench({ nodes = 200, rounds = 5 } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "hive-bench-eval-"));
@@ -20,7 +22,7 @@ export async function evalBench({ nodes = 200, rounds = 5 } = {}) {
     await generateHive(dir, nodes, miniNixpkgsPath);
     const hivePath = join(dir, "hive.nix");
     const names = Array.from({ length: nodes }, (_, i) => `node-${String(i + 1).padStart(3, "0")}`);
-    const baselineExpr = `((import ${evaluator}) { hermetic = false; schema = 1; } (import ${hivePath})).instantiate (builtins.fromJSON ''${JSON.stringify(names)}'')`;
+    const baselineExpr = `((import ${evaluator}) { hermetic = false; schema = ${EVAL_SCHEMA_VERSION}; deploymentOptions = import ${deploymentOptions}; } (import ${hivePath})).instantiate (builtins.fromJSON ''${JSON.stringify(names)}'')`;
     const baseline = async () => {
       const { stdout } = await run("nix-instantiate", ["-E", baselineExpr], {
         env: nixEnvironment(),

@@ -1,4 +1,8 @@
 // `pnpm bench`: every benchmark, each against its baseline run side by side; medians and ratios.
+// The headline ones run the `hive` CLI as users run it (cli-apply, cli-noop, status); the library
+// ones (apply, noop, pipeline, rollback) stay as extra lines.
+import { cliApplyBench } from "./cli-apply-bench.mjs";
+import { cliNoopBench } from "./cli-noop-bench.mjs";
 import { applyBench } from "./apply-bench.mjs";
 import { evalBench } from "./eval-bench.mjs";
 import { noopBench } from "./noop-bench.mjs";
@@ -8,6 +12,8 @@ import { pipelineBench } from "./pipeline-bench.mjs";
 import { rollbackBench } from "./rollback-bench.mjs";
 
 const benches = {
+  "cli-apply": cliApplyBench,
+  "cli-noop": cliNoopBench,
   eval: evalBench,
   apply: applyBench,
   noop: noopBench,

@@ -14,7 +14,14 @@ import {
   type StorePath,
   type Transport,
 } from "@hive/core";
-import { activateNode, buildOnTarget, isUnchanged, pushNode, type NodeDeployOptions } from "./node-deploy.js";
+import {
+  activateNode,
+  buildOnTarget,
+  isUnchanged,
+  pushNode,
+  refuseUnknownProfile,
+  type NodeDeployOptions,
+} from "./node-deploy.js";
 import { SwitchedNodes } from "./switched-nodes.js";
 import { failedResult } from "./failed-result.js";
 import { uploadKeys, type KeySources } from "./keys.js";
@@ -223,6 +230,8 @@ export class Deployment {
             this.emit({ type: "warning", node: node.name, message: tookOverMessage(lock.tookOver) });
           const same = system !== undefined && traits.pushes && isUnchanged(lock.state, system, nodeOptions);
           if (traits.pushes && system !== undefined && !same) {
+            step = "activate";
+            await refuseUnknownProfile(host, lock.state, nodeOptions);
             step = "push";
             if (buildHost !== undefined) {
               this.emit({ type: "step", node: node.name, step, detail: `from ${buildHost.description}` });

@@ -74,6 +74,28 @@ export async function hiveKnows(
   return state.history.some((r) => r.system === system) || (await knownHere(system, signal));
 }
 
+/**
+ * Refuses, before anything is pushed, to replace a system profile hive does not know (set by
+ * someone else) where deployment.replaceUnknownProfiles = false, unless forced.
+ */
+export async function refuseUnknownProfile(host: Host, state: HostState, options: NodeDeployOptions): Promise<void> {
+  if (
+    !GOAL_TRAITS[options.goal].switchesProfile ||
+    state.profile === undefined ||
+    options.replaceUnknownProfiles ||
+    options.forceReplaceUnknownProfiles ||
+    (await hiveKnows(state, state.profile, host.signal ? { signal: host.signal } : {}))
+  )
+    return;
+  throw new HiveError(
+    "HIVE_UNKNOWN_PROFILE",
+    `node ${host.node}: activate: the host runs a profile hive does not know (${state.profile})`,
+    {
+      hint: "it was set by someone else, or its system was garbage-collected here; deployment.replaceUnknownProfiles = true or --force-replace-unknown-profiles replaces it",
+    },
+  );
+}
+
 /** Pushes a node's system to it (unless there is nothing to push). */
 export async function pushNode(host: Host, system: StorePath, options: NodeDeployOptions): Promise<void> {
   const node = host.node;
@@ -158,22 +180,6 @@ export async function activateNode(
   const traits = GOAL_TRAITS[options.goal];
   if (traits.activation === null) return undefined;
   options.onEvent({ type: "step", node, step: "activate", detail: traits.activation });
-  const signal = host.signal ? { signal: host.signal } : {};
-  if (
-    traits.switchesProfile &&
-    state.profile !== undefined &&
-    !options.replaceUnknownProfiles &&
-    !options.forceReplaceUnknownProfiles &&
-    !(await hiveKnows(state, state.profile, signal))
-  ) {
-    throw new HiveError(
-      "HIVE_UNKNOWN_PROFILE",
-      `node ${node}: activate: the host runs a profile hive does not know (${state.profile})`,
-      {
-        hint: "it was set by someone else, or its system was garbage-collected here; deployment.replaceUnknownProfiles = true or --force-replace-unknown-profiles replaces it",
-      },
-    );
-  }
   const previous = traits.switchesProfile
     ? { generation: state.generation, system: state.profile }
     : { generation: undefined, system: state.current };

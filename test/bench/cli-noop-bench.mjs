@@ -1,0 +1,47 @@
+// A no-op `hive apply` (CLI defaults, evaluation included) to a fleet whose hosts already run
+// their own systems, against a bare SSH fan-out (`parallel-ssh -p N ... true`, Debian's pssh):
+// what checking a whole fleet costs.
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Testbed } from "../../packages/testbed/dist/index.js";
+import { fleetHive, timedHive, userEnv } from "./cli-fleet.mjs";
+import { median } from "./measure.mjs";
+
+const run = promisify(execFile);
+
+export async function cliNoopBench({ hosts = 50, rounds = 5 } = {}) {
+  const names = Array.from({ length: hosts }, (_, i) => `h${i + 1}`);
+  const fleet = await Testbed.start({ hosts });
+  try {
+    const dir = await fleetHive(names, { shared: { paths: 2, bytes: 4096 }, perHost: { paths: 1, bytes: 4096 } });
+    await timedHive(fleet, dir, ["apply", "-p", "0", "--log-format", "json"]);
+    const hostsFile = join(fleet.dir, "pssh-hosts");
+    await writeFile(hostsFile, `${names.join("\n")}\n`);
+    const samples = { pssh: [], hive: [] };
+    for (let i = 0; i < rounds; i++) {
+      const start = performance.now();
+      await run("parallel-ssh", ["-p", String(hosts), "-h", hostsFile, "-x", `-F ${fleet.sshConfigPath}`, "true"], {
+        env: userEnv(fleet),
+      });
+      samples.pssh.push(performance.now() - start);
+      const noop = await timedHive(fleet, dir, ["apply", "--log-format", "json"]);
+      samples.hive.push(noop.ms);
+      const summary = JSON.parse(noop.stdout.trim().split("\n").pop() ?? "{}");
+      if (summary.unchanged !== hosts) throw new Error(`a no-op apply changed something: ${noop.stdout.slice(-500)}`);
+    }
+    const ratio = median(samples.hive) / median(samples.pssh);
+    return {
+      name: `no-op hive apply (CLI defaults, from evaluation) to ${hosts} hosts already up to date (medians of ${rounds})`,
+      lines: [
+        `parallel-ssh -p ${hosts} true: ${median(samples.pssh).toFixed(0)} ms; hive apply: ${median(samples.hive).toFixed(0)} ms`,
+        `ratio hive / parallel-ssh: ${ratio.toFixed(2)}x (target <= 0.5x)`,
+      ],
+      ratio: ratio / 0.5,
+      target: 1,
+    };
+  } finally {
+    await fleet.stop();
+  }
+}
