@@ -100,6 +100,51 @@ describe("the SSH transport (ssh2) against real sshd", () => {
     expect(strict.code).toBe("HIVE_SSH_HOST_KEY_UNKNOWN");
   });
 
+  it("checks the system's known hosts too: a declared key wins over accept-new, @revoked refuses", async () => {
+    const user = join(fleet().dir, "known_hosts_user");
+    const system = join(fleet().dir, "ssh_known_hosts_system");
+    const config = join(fleet().dir, "ssh_config_system");
+    const h1 = fleet().host("h1");
+    const h3 = fleet().host("h3");
+    await writeFile(user, "");
+    await writeFile(
+      config,
+      `Host declared\n  HostName 127.0.0.1\n  Port ${h1.port}\n  User root\n  IdentityFile ${fleet().clientKeyPath}\n  UserKnownHostsFile ${user}\n  GlobalKnownHostsFile ${system}\n  StrictHostKeyChecking accept-new\n`,
+    );
+    // As NixOS's programs.ssh.knownHosts declares it, with another host's key.
+    await writeFile(system, `${h1.knownHostsLine().replace(h1.hostKey, h3.hostKey)}\n`);
+    const refused = await failure(pool(config).transportFor(target("declared"), SUDO).exec(["true"]));
+    expect(refused.code).toBe("HIVE_SSH_HOST_KEY_MISMATCH");
+    const blob = (line: string) => Buffer.from(line.split(" ")[1] ?? "", "base64");
+    expect(refused.message).toContain(fingerprint(blob(h1.hostKey)));
+    expect(refused.message).toContain(fingerprint(blob(h3.hostKey)));
+    expect(refused.message).toContain(`${system}:1`);
+    // accept-new wrote nothing: the host is declared, so it is not new.
+    expect(await readFile(user, "utf8")).toBe("");
+
+    await writeFile(system, `${h1.knownHostsLine()}\n`);
+    expect((await pool(config).transportFor(target("declared"), SUDO).exec(["true"])).exitCode).toBe(0);
+    expect(await readFile(user, "utf8")).toBe("");
+
+    await writeFile(system, `@revoked ${h1.knownHostsLine()}\n`);
+    await writeFile(user, `${h1.knownHostsLine()}\n`);
+    const revoked = await failure(pool(config).transportFor(target("declared"), SUDO).exec(["true"]));
+    expect(revoked.code).toBe("HIVE_SSH_HOST_KEY_MISMATCH");
+    expect(revoked.message).toContain(`revoked (@revoked at ${system}:1)`);
+  });
+
+  it("names an encrypted identity it cannot use, with the ssh-add hint", async () => {
+    const key = join(fleet().dir, "id_encrypted");
+    await copyFile(fleet().clientKeyPath, key);
+    await run("ssh-keygen", ["-q", "-p", "-N", "passphrase", "-f", key]);
+    const config = join(fleet().dir, "ssh_config_encrypted");
+    await writeFile(config, (await readFile(fleet().sshConfigPath, "utf8")).replaceAll(fleet().clientKeyPath, key));
+    const error = await failure(pool(config).transportFor(target("h2"), SUDO).exec(["true"]));
+    expect(error.code).toBe("HIVE_SSH_AUTH_FAILED");
+    expect(error.message).toContain(`skipped ${key}: encrypted, and hive cannot ask for a passphrase`);
+    expect(error.hint).toBe(`add the key to your agent: ssh-add ${key} (with SSH_AUTH_SOCK set for hive)`);
+  });
+
   it("reads hashed known_hosts entries", async () => {
     const hashed = join(fleet().dir, "known_hosts_hashed");
     await copyFile(fleet().knownHostsPath, hashed);

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkHostKey, knownHostsName } from "./known-hosts.js";
+import { checkHostKey, knownHostsName, knownKeyTypes } from "./known-hosts.js";
 
 const keyA = Buffer.from("AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "base64");
 const keyB = Buffer.from("AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "base64");
@@ -37,8 +37,28 @@ describe("checkHostKey", () => {
     const verdict = await checkHostKey([f], "web-1", "ssh-ed25519", keyB);
     expect(verdict).toMatchObject({ kind: "mismatch", file: f, line: 3 });
     expect(await checkHostKey([f], "web-2", "ssh-rsa", keyA)).toEqual({ kind: "unknown" });
-    expect(await checkHostKey([f], "web-3", "ssh-ed25519", keyB)).toEqual({ kind: "revoked" });
-    // Another key type for a known host is unknown, as in OpenSSH, not a mismatch.
-    expect(await checkHostKey([f], "web-1", "ecdsa-sha2-nistp256", keyB)).toEqual({ kind: "unknown" });
+    expect(await checkHostKey([f], "web-3", "ssh-ed25519", keyB)).toEqual({ kind: "revoked", file: f, line: 5 });
+    // A host declared with keys of other types only is refused too: accept-new adds only hosts
+    // nothing mentions.
+    expect(await checkHostKey([f], "web-1", "ecdsa-sha2-nistp256", keyB)).toMatchObject({
+      kind: "mismatch",
+      otherType: true,
+      line: 3,
+    });
+  });
+
+  it("reads several files (the user's and the system's), and names a CA it cannot check", async () => {
+    const user = await file([line("web-9", keyA)]);
+    const system = await file([line("db-1", keyA), `@cert-authority *.example.net ${line("", keyB).trim()}`]);
+    expect(await checkHostKey([user, system], "db-1", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
+    expect(await checkHostKey([user, system], "db-1", "ssh-ed25519", keyB)).toMatchObject({
+      kind: "mismatch",
+      file: system,
+    });
+    expect(await checkHostKey([user, system], "app.example.net", "ssh-ed25519", keyA)).toEqual({
+      kind: "unknown",
+      certAuthority: { file: system, line: 4 },
+    });
+    expect(await knownKeyTypes([user, system], "db-1")).toEqual(["ssh-ed25519"]);
   });
 });

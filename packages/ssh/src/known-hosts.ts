@@ -3,11 +3,19 @@ import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import matchHostPattern from "./host-pattern.js";
 
+/** Where a known-hosts line is. */
+export interface KnownHostsLine {
+  file: string;
+  line: number;
+}
+
 export type HostKeyVerdict =
   | { kind: "match" }
-  | { kind: "unknown" }
-  | { kind: "revoked" }
-  | { kind: "mismatch"; known: string[]; file: string; line: number };
+  /** Nothing mentions the host; `certAuthority`: a @cert-authority line covers it (not checkable by ssh2). */
+  | { kind: "unknown"; certAuthority?: KnownHostsLine }
+  | ({ kind: "revoked" } & KnownHostsLine)
+  /** The host is declared with other keys (of this type, or only of other types): never accepted. */
+  | ({ kind: "mismatch"; known: string[]; otherType: boolean } & KnownHostsLine);
 
 /** SHA256:base64 fingerprint of a public key blob, as ssh-keygen -l prints it. */
 export function fingerprint(blob: Buffer): string {
@@ -36,10 +44,45 @@ function hostFieldMatches(field: string, name: string): boolean {
   return matched;
 }
 
+interface Entry extends KnownHostsLine {
+  marker: string | undefined;
+  type: string;
+  blob: string;
+}
+
+/** Every line of the files that names the host (plain, hashed, `[host]:port`, wildcards, negation). */
+async function entriesFor(files: readonly string[], name: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const [index, raw] of text.split("\n").entries()) {
+      const line = raw.trim();
+      if (line === "" || line.startsWith("#")) continue;
+      const fields = line.split(/\s+/);
+      const marker = fields[0]?.startsWith("@") ? fields.shift() : undefined;
+      const [hosts, type, blob] = fields;
+      if (hosts === undefined || type === undefined || blob === undefined) continue;
+      if (hostFieldMatches(hosts, name)) entries.push({ marker, type, blob, file, line: index + 1 });
+    }
+  }
+  return entries;
+}
+
+/** The key types the files declare for a host: the ones to ask the host for first, as OpenSSH does. */
+export async function knownKeyTypes(files: readonly string[], name: string): Promise<string[]> {
+  const entries = await entriesFor(files, name);
+  return [...new Set(entries.filter((e) => e.marker === undefined).map((e) => e.type))];
+}
+
 /**
- * Checks a host's key against known_hosts files (plain, hashed and `[host]:port` entries,
- * wildcards, @revoked). A known host whose key type is not listed is unknown, as in OpenSSH;
- * a listed key type with another key is a mismatch.
+ * Checks a host's key against known-hosts files, the user's and the system's alike (plain,
+ * hashed and `[host]:port` entries, wildcards, @revoked). A key no declared key matches is a
+ * mismatch, whatever its type: only a host nothing mentions is unknown (so accept-new adds it).
  */
 export async function checkHostKey(
   files: readonly string[],
@@ -48,35 +91,24 @@ export async function checkHostKey(
   keyBlob: Buffer,
 ): Promise<HostKeyVerdict> {
   const key = keyBlob.toString("base64");
-  let mismatch: HostKeyVerdict | undefined;
-  let matched = false;
-  for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch {
-      continue;
-    }
-    const lines = text.split("\n");
-    for (const [index, raw] of lines.entries()) {
-      const line = raw.trim();
-      if (line === "" || line.startsWith("#")) continue;
-      const fields = line.split(/\s+/);
-      const marker = fields[0]?.startsWith("@") ? fields.shift() : undefined;
-      const [hosts, type, blob] = fields;
-      if (hosts === undefined || type === undefined || blob === undefined) continue;
-      if (marker === "@cert-authority" || !hostFieldMatches(hosts, name)) continue;
-      if (marker === "@revoked") {
-        if (blob === key) return { kind: "revoked" };
-        continue;
-      }
-      if (type !== keyType) continue;
-      if (blob === key) matched = true;
-      else mismatch ??= { kind: "mismatch", known: [fingerprint(Buffer.from(blob, "base64"))], file, line: index + 1 };
-    }
-  }
-  if (matched) return { kind: "match" };
-  return mismatch ?? { kind: "unknown" };
+  const entries = await entriesFor(files, name);
+  const revoked = entries.find((e) => e.marker === "@revoked" && e.blob === key);
+  if (revoked !== undefined) return { kind: "revoked", file: revoked.file, line: revoked.line };
+  const declared = entries.filter((e) => e.marker === undefined);
+  if (declared.some((e) => e.type === keyType && e.blob === key)) return { kind: "match" };
+  const sameType = declared.filter((e) => e.type === keyType);
+  const shown = sameType.length > 0 ? sameType : declared;
+  const [first] = shown;
+  if (first !== undefined)
+    return {
+      kind: "mismatch",
+      known: shown.map((e) => `${e.type} ${fingerprint(Buffer.from(e.blob, "base64"))}`),
+      otherType: sameType.length === 0,
+      file: first.file,
+      line: first.line,
+    };
+  const ca = entries.find((e) => e.marker === "@cert-authority");
+  return ca === undefined ? { kind: "unknown" } : { kind: "unknown", certAuthority: { file: ca.file, line: ca.line } };
 }
 
 /** Records a new host key (accept-new), in the first known_hosts file. */

@@ -17,6 +17,8 @@ export interface ResolvedHost {
   identityFiles: string[];
   identitiesOnly: boolean;
   knownHostsFiles: string[];
+  /** GlobalKnownHostsFile (where NixOS's programs.ssh.knownHosts writes): checked, never written. */
+  globalKnownHostsFiles: string[];
   strictHostKeyChecking: StrictHostKeyChecking;
   hostKeyAlias: string | undefined;
   connectTimeoutMs: number;
@@ -156,6 +158,12 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
   const knownHostsFiles = (knownHosts.length > 0 ? knownHosts : ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"])
     .filter((f) => f !== "/dev/null" || knownHosts.length === 1)
     .map((f) => expand(f, home, hostInfo));
+  const globalKnown = lookup("GlobalKnownHostsFile");
+  const globalKnownHostsFiles = (
+    globalKnown.length > 0 ? globalKnown : ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"]
+  )
+    .filter((f) => f !== "/dev/null")
+    .map((f) => expand(f, home, hostInfo));
   const timeout = Number(first("ConnectTimeout") ?? "15");
 
   const jump = first("ProxyJump");
@@ -192,6 +200,7 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
     identityFiles,
     identitiesOnly: (first("IdentitiesOnly") ?? "no").toLowerCase() === "yes",
     knownHostsFiles,
+    globalKnownHostsFiles,
     strictHostKeyChecking: strictness(first("StrictHostKeyChecking"), target.node),
     hostKeyAlias: first("HostKeyAlias"),
     connectTimeoutMs: (Number.isFinite(timeout) && timeout > 0 ? timeout : 15) * 1000,

@@ -6,9 +6,17 @@ import ssh2, {
   type Client,
   type ClientChannel,
   type ConnectConfig,
+  type ServerHostKeyAlgorithm,
 } from "ssh2";
 import { HiveError } from "@hive/core";
-import { addKnownHost, checkHostKey, fingerprint, knownHostsName, type HostKeyVerdict } from "./known-hosts.js";
+import {
+  addKnownHost,
+  checkHostKey,
+  fingerprint,
+  knownHostsName,
+  knownKeyTypes,
+  type HostKeyVerdict,
+} from "./known-hosts.js";
 import type { ResolvedHost } from "./ssh-config.js";
 
 type AuthMethod = Parameters<AuthHandlerMiddleware>[2] extends (m: infer M) => void ? M : never;
@@ -23,17 +31,21 @@ function parseKeyBlob(blob: Buffer): { type: string } {
   return { type: blob.subarray(4, 4 + length).toString("latin1") };
 }
 
-function loadIdentities(host: ResolvedHost): { path: string; key: Buffer }[] {
+function loadIdentities(host: ResolvedHost): { keys: { path: string; key: Buffer }[]; encrypted: string[] } {
   const keys: { path: string; key: Buffer }[] = [];
+  const encrypted: string[] = [];
   for (const path of host.identityFiles) {
     if (!existsSync(path)) continue;
     const key = readFileSync(path);
     const parsed = ssh2.utils.parseKey(key);
     // Encrypted keys need a passphrase hive cannot ask for: the agent is the way for those.
-    if (parsed instanceof Error) continue;
+    if (parsed instanceof Error) {
+      if (/encrypted|passphrase/i.test(parsed.message)) encrypted.push(path);
+      continue;
+    }
     keys.push({ path, key });
   }
-  return keys;
+  return { keys, encrypted };
 }
 
 /**
@@ -119,13 +131,32 @@ export class SshConnection {
   }
 }
 
-function connectClient(host: ResolvedHost, agent: string | undefined, sock: Duplex | undefined): Promise<Client> {
+/** ssh2's host key algorithms, by the key type known_hosts names them with. */
+const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
+  "ssh-ed25519": ["ssh-ed25519"],
+  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
+  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
+  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
+  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+};
+
+/** The host key algorithms to offer: those of the keys known for the host first, as OpenSSH orders them. */
+function hostKeyAlgorithms(known: readonly string[]): ServerHostKeyAlgorithm[] {
+  const all = Object.values(HOST_KEY_ALGORITHMS).flat();
+  const first = known.flatMap((type) => HOST_KEY_ALGORITHMS[type] ?? []);
+  return [...new Set([...first, ...all])];
+}
+
+async function connectClient(host: ResolvedHost, agent: string | undefined, sock: Duplex | undefined): Promise<Client> {
   const client = new ssh2.Client();
-  const identities = loadIdentities(host);
+  const { keys: identities, encrypted } = loadIdentities(host);
   const useAgent = agent !== undefined && !host.identitiesOnly;
   let verdict: HostKeyVerdict | undefined;
   let presentedKey: Buffer | undefined;
   const lookupName = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
+  // The user's known hosts and the system's (NixOS's programs.ssh.knownHosts): both declare keys.
+  const knownFiles = [...host.knownHostsFiles, ...host.globalKnownHostsFiles];
+  const serverHostKey = hostKeyAlgorithms(await knownKeyTypes(knownFiles, lookupName));
 
   const methods: AuthMethod[] = [
     ...(useAgent ? [{ type: "agent" as const, username: host.user, agent }] : []),
@@ -144,7 +175,10 @@ function connectClient(host: ResolvedHost, agent: string | undefined, sock: Dupl
       : host.addressFamily === "inet6"
         ? { forceIPv6: true }
         : {}),
-    ...(host.compression ? { algorithms: { compress: ["zlib@openssh.com", "zlib", "none"] } } : {}),
+    algorithms: {
+      serverHostKey,
+      ...(host.compression ? { compress: ["zlib@openssh.com", "zlib", "none"] } : {}),
+    },
     ...(sock ? { sock } : {}),
     authHandler: (_left: AuthenticationType[] | null, _partial: boolean | null, next: (m: AuthMethod) => void) => {
       next(methods.shift() ?? (false as unknown as AuthMethod));
@@ -152,12 +186,14 @@ function connectClient(host: ResolvedHost, agent: string | undefined, sock: Dupl
     hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
       presentedKey = key;
       const { type } = parseKeyBlob(key);
-      checkHostKey(host.knownHostsFiles, lookupName, type, key)
+      checkHostKey(knownFiles, lookupName, type, key)
         .then(async (result) => {
           verdict = result;
           if (result.kind === "match" || host.strictHostKeyChecking === "no") return verify(true);
+          // accept-new adds only a host nothing mentions (a CA's host too is checked, not added).
           if (
             result.kind === "unknown" &&
+            result.certAuthority === undefined &&
             host.strictHostKeyChecking === "accept-new" &&
             host.knownHostsFiles[0] !== undefined
           ) {
@@ -175,7 +211,9 @@ function connectClient(host: ResolvedHost, agent: string | undefined, sock: Dupl
       // lost socket): the first one is the cause, the rest must not crash hive.
       client.on("error", () => undefined);
       client.end();
-      reject(connectError(host, error, verdict, presentedKey, identities.length, useAgent));
+      reject(
+        connectError(host, error, verdict, presentedKey, { identities: identities.length, encrypted, agent: useAgent }),
+      );
     };
     client.once("ready", () => {
       client.removeListener("error", fail);
@@ -195,14 +233,13 @@ function connectError(
   error: Error & { level?: string },
   verdict: HostKeyVerdict | undefined,
   key: Buffer | undefined,
-  identities: number,
-  agent: boolean,
+  tried: { identities: number; encrypted: readonly string[]; agent: boolean },
 ): HiveError {
   const where = describe(host);
   if (verdict?.kind === "mismatch" && key) {
     return new HiveError(
       "HIVE_SSH_HOST_KEY_MISMATCH",
-      `${where}: the host key changed: it presented ${fingerprint(key)}, but ${verdict.file}:${verdict.line} has ${verdict.known.join(", ")}`,
+      `${where}: the host key changed: it presented ${parseKeyBlob(key).type} ${fingerprint(key)}, but ${verdict.file}:${verdict.line} declares ${verdict.known.join(", ")}${verdict.otherType ? " (no key of the presented type)" : ""}`,
       {
         hint: "if the host was reinstalled, remove the old entry (ssh-keygen -R); otherwise someone may be intercepting the connection",
         cause: error,
@@ -210,13 +247,26 @@ function connectError(
     );
   }
   if (verdict?.kind === "revoked")
-    return new HiveError("HIVE_SSH_HOST_KEY_MISMATCH", `${where}: the host key is revoked in known_hosts`, {
-      cause: error,
-    });
+    return new HiveError(
+      "HIVE_SSH_HOST_KEY_MISMATCH",
+      `${where}: the host key${key ? ` ${fingerprint(key)}` : ""} is revoked (@revoked at ${verdict.file}:${verdict.line})`,
+      { cause: error },
+    );
+  if (verdict?.kind === "unknown" && verdict.certAuthority !== undefined && key) {
+    const { file, line } = verdict.certAuthority;
+    return new HiveError(
+      "HIVE_SSH_HOST_KEY_UNKNOWN",
+      `${where}: host key ${fingerprint(key)} is not listed, and the @cert-authority at ${file}:${line} that covers the host cannot be checked: hive's SSH does not verify host certificates`,
+      {
+        hint: "list the host's own key in known_hosts (ssh-keyscan), as well as its CA",
+        cause: error,
+      },
+    );
+  }
   if (verdict?.kind === "unknown" && key) {
     return new HiveError(
       "HIVE_SSH_HOST_KEY_UNKNOWN",
-      `${where}: host key ${fingerprint(key)} is not in ${host.knownHostsFiles.join(" or ")}`,
+      `${where}: host key ${fingerprint(key)} is not in ${[...host.knownHostsFiles, ...host.globalKnownHostsFiles].join(" or ")}`,
       {
         hint: "StrictHostKeyChecking is yes: add the host's key to known_hosts (ssh-keyscan), or use accept-new",
         cause: error,
@@ -224,11 +274,18 @@ function connectError(
     );
   }
   if (error.level === "client-authentication") {
+    const skipped =
+      tried.encrypted.length > 0
+        ? `; skipped ${tried.encrypted.join(", ")}: encrypted, and hive cannot ask for a passphrase`
+        : "";
     return new HiveError(
       "HIVE_SSH_AUTH_FAILED",
-      `${where}: authentication failed (tried ${agent ? "the agent and " : ""}${identities} identity file(s))`,
+      `${where}: authentication failed (tried ${tried.agent ? "the agent and " : ""}${tried.identities} identity file(s)${skipped})`,
       {
-        hint: "check the user, that your key is in the host's authorized_keys, and IdentityFile / SSH_AUTH_SOCK",
+        hint:
+          tried.encrypted.length > 0
+            ? `add the key to your agent: ssh-add ${tried.encrypted[0] ?? ""} (with SSH_AUTH_SOCK set for hive)`
+            : "check the user, that your key is in the host's authorized_keys, and IdentityFile / SSH_AUTH_SOCK",
         cause: error,
       },
     );

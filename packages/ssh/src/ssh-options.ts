@@ -78,6 +78,7 @@ export const HONOURED_KEYWORDS = new Set([
   "identityfile",
   "identitiesonly",
   "userknownhostsfile",
+  "globalknownhostsfile",
   "stricthostkeychecking",
   "hostkeyalias",
   "connecttimeout",
