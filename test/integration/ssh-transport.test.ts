@@ -171,6 +171,35 @@ describe("the SSH transport (ssh2) against real sshd", () => {
     expect(link.connectionsAccepted - before).toBe(1);
   });
 
+  it("reaches a host through a ProxyCommand bastion, and through two ProxyJump hops", async () => {
+    const link = await fleet().link("h1");
+    const config = join(fleet().dir, "ssh_config_proxies");
+    const h3 = fleet().host("h3");
+    const behind = (name: string, how: string) =>
+      `Host ${name}\n  HostName 127.0.0.1\n  Port ${h3.port}\n  User root\n  IdentityFile ${fleet().clientKeyPath}\n  UserKnownHostsFile ${fleet().knownHostsPath}\n  ${how}\n`;
+    await writeFile(
+      config,
+      [
+        await readFile(fleet().sshConfigPath, "utf8"),
+        // OpenSSH as the bastion's client, as operators write it; %h and %p are h3's.
+        behind("via-command", `ProxyCommand ssh -F ${fleet().sshConfigPath} -o BatchMode=yes -W %h:%p h1-link`),
+        behind("via-two-hops", "ProxyJump h1-link,h2"),
+        behind("via-nothing", "ProxyCommand sh -c 'echo no route to the bastion >&2; exit 1'"),
+      ].join("\n"),
+    );
+    for (const alias of ["via-command", "via-two-hops"]) {
+      const before = link.connectionsAccepted;
+      const p = pool(config);
+      const result = await p.transportFor(target(alias), SUDO).exec(["cat", "/proc/sys/kernel/random/boot_id"]);
+      expect(result.stdout.trim(), alias).toBe(await h3.bootId());
+      expect(link.connectionsAccepted - before, alias).toBe(1);
+      await p.closeAll();
+    }
+    const failed = await failure(pool(config).transportFor(target("via-nothing"), SUDO).exec(["true"]));
+    expect(failed.code).toBe("HIVE_SSH_CONNECT_FAILED");
+    expect(failed.message).toMatch(/cannot connect through ProxyCommand .*: no route to the bastion/);
+  });
+
   it("authenticates with ssh-agent, and says what it tried when nothing works", async () => {
     const socket = join(fleet().dir, "agent.sock");
     const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });

@@ -33,6 +33,8 @@ export interface ResolvedHost {
   ignoredOptions: string[];
   /** Hosts to hop through, outermost first. */
   proxyJump: ResolvedHost[];
+  /** ProxyCommand, its tokens expanded: run by `sh -c`, its stdin and stdout are the connection. */
+  proxyCommand: string | undefined;
 }
 
 export interface SshTarget {
@@ -67,12 +69,9 @@ function values(v: string | string[] | undefined): string[] {
   return (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(/\s+/)).filter((x) => x !== "");
 }
 
-function expand(
-  path: string,
-  home: string,
-  host: { hostName: string; user: string; port: number; alias: string },
-): string {
-  const expanded = path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (whole, c: string) => {
+/** OpenSSH's % tokens: %d home, %h host name, %n alias, %p port, %r remote user, %u local user, %%. */
+function tokens(text: string, home: string, host: { hostName: string; user: string; port: number; alias: string }) {
+  return text.replace(/%(.)/g, (whole, c: string) => {
     switch (c) {
       case "d":
         return home;
@@ -92,6 +91,14 @@ function expand(
         return whole;
     }
   });
+}
+
+function expand(
+  path: string,
+  home: string,
+  host: { hostName: string; user: string; port: number; alias: string },
+): string {
+  const expanded = tokens(path.replace(/^~(?=\/|$)/, home), home, host);
   return isAbsolute(expanded) ? expanded : join(home, ".ssh", expanded);
 }
 
@@ -137,6 +144,16 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
     return [];
   };
   const first = (key: string) => lookup(key)[0];
+  // A setting whose value is a command line (ProxyCommand): kept whole, spaces and quotes and all.
+  const whole = (key: string): string | undefined => {
+    const fromCommandLine = commandLine.options.get(key.toLowerCase());
+    if (fromCommandLine) return fromCommandLine.join(" ");
+    for (const settings of computed) {
+      const entry = Object.entries(settings).find(([k]) => k.toLowerCase() === key.toLowerCase());
+      if (entry?.[1] !== undefined) return Array.isArray(entry[1]) ? entry[1].join(" ") : entry[1];
+    }
+    return undefined;
+  };
 
   const hostName = first("HostName")?.replace(/%h/g, target.host) ?? target.host;
   const portText =
@@ -189,6 +206,12 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
           );
         });
 
+  // ProxyJump wins where both are set (OpenSSH takes the first it reads; hive cannot tell).
+  const command = whole("ProxyCommand");
+  const proxyCommand =
+    proxyJump.length > 0 || command === undefined || command.toLowerCase() === "none"
+      ? undefined
+      : tokens(command, home, hostInfo);
   const family = (first("AddressFamily") ?? "any").toLowerCase();
   const aliveInterval = Number(first("ServerAliveInterval") ?? "0");
   const aliveCount = Number(first("ServerAliveCountMax") ?? "3");
@@ -210,6 +233,7 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
     serverAliveCountMax: Number.isInteger(aliveCount) && aliveCount > 0 ? aliveCount : 3,
     ignoredOptions: commandLine.ignored,
     proxyJump: proxyJump.flatMap((hop) => [...hop.proxyJump, { ...hop, proxyJump: [] }]),
+    proxyCommand,
   };
 }
 

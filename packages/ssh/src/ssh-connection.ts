@@ -9,6 +9,7 @@ import ssh2, {
   type ServerHostKeyAlgorithm,
 } from "ssh2";
 import { HiveError } from "@hive/core";
+import { startProxyCommand, type ProxiedSocket } from "./proxy-command.js";
 import {
   addKnownHost,
   checkHostKey,
@@ -57,6 +58,7 @@ export class SshConnection {
     readonly host: ResolvedHost,
     private readonly client: Client,
     private readonly jumps: SshConnection[],
+    private readonly proxy?: ProxiedSocket,
   ) {}
 
   get description(): string {
@@ -75,11 +77,17 @@ export class SshConnection {
         jumps.push(via);
       }
     }
+    let proxy: ProxiedSocket | undefined;
     try {
-      const sock = via === undefined ? undefined : await via.forward(host.hostName, host.port);
-      const client = await connectClient(host, options.agent, sock);
-      return new SshConnection(host, client, jumps);
+      if (via === undefined && host.proxyCommand !== undefined)
+        proxy = await startProxyCommand(host.proxyCommand, describe(host));
+      const sock = via === undefined ? proxy?.sock : await via.forward(host.hostName, host.port);
+      const client = await connectClient(host, options.agent, sock).catch((error: unknown) => {
+        throw proxyFailure(host, proxy, error);
+      });
+      return new SshConnection(host, client, jumps, proxy);
     } catch (error) {
+      proxy?.process.kill();
       for (const jump of jumps.reverse()) jump.end();
       throw error;
     }
@@ -127,8 +135,20 @@ export class SshConnection {
 
   end(): void {
     this.client.end();
+    this.proxy?.process.kill();
     for (const jump of this.jumps) jump.end();
   }
+}
+
+/** A connection through a ProxyCommand that failed: what the command said is the likely cause. */
+function proxyFailure(host: ResolvedHost, proxy: ProxiedSocket | undefined, error: unknown): unknown {
+  if (proxy === undefined || !(error instanceof HiveError) || error.code !== "HIVE_SSH_CONNECT_FAILED") return error;
+  const said = proxy.stderr();
+  return new HiveError(
+    "HIVE_SSH_CONNECT_FAILED",
+    `${describe(host)}: cannot connect through ProxyCommand ${JSON.stringify(host.proxyCommand)}${said ? `: ${said}` : ""}`,
+    { hint: "run the ProxyCommand by hand to see why it cannot reach the host", cause: error },
+  );
 }
 
 /** ssh2's host key algorithms, by the key type known_hosts names them with. */
@@ -221,6 +241,11 @@ async function connectClient(host: ResolvedHost, agent: string | undefined, sock
       resolve(client);
     });
     client.once("error", fail);
+    // A connection that closes before the handshake ends (a ProxyCommand that exits) fails now,
+    // not when the handshake times out.
+    const closedEarly = () => fail(new Error("the connection closed during the SSH handshake"));
+    client.once("close", closedEarly);
+    client.once("ready", () => client.removeListener("close", closedEarly));
     client.connect(config);
     // The handshake and every command are small request/response exchanges: Nagle's algorithm
     // with delayed ACKs would add tens of milliseconds to each (measured: 90 ms a command).

@@ -83,6 +83,7 @@ export const HONOURED_KEYWORDS = new Set([
   "hostkeyalias",
   "connecttimeout",
   "proxyjump",
+  "proxycommand",
   "compression",
   "addressfamily",
   "serveraliveinterval",

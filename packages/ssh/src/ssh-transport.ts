@@ -242,6 +242,7 @@ export class SshTransportPool {
       host.hostName,
       host.port,
       host.proxyJump.map((h) => [h.user, h.hostName, h.port]),
+      host.proxyCommand,
       privilegeEscalation,
       sudoPassword !== undefined,
     ]);
