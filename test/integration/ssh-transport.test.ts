@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { readFile, writeFile, copyFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -198,6 +198,33 @@ describe("the SSH transport (ssh2) against real sshd", () => {
     const failed = await failure(pool(config).transportFor(target("via-nothing"), SUDO).exec(["true"]));
     expect(failed.code).toBe("HIVE_SSH_CONNECT_FAILED");
     expect(failed.message).toMatch(/cannot connect through ProxyCommand .*: no route to the bastion/);
+  });
+
+  it("resolves Include and Match as OpenSSH does (ssh -G): port, user and an IdentityFile with %h", async () => {
+    const dir = join(fleet().dir, "include-match");
+    await mkdir(join(dir, "fragments"), { recursive: true });
+    await mkdir(join(dir, "keys"), { recursive: true });
+    const h2 = fleet().host("h2");
+    await copyFile(fleet().clientKeyPath, join(dir, "keys", "127.0.0.1"));
+    await writeFile(
+      join(dir, "fragments", "fleet.conf"),
+      `Match host fragment-host\n  HostName 127.0.0.1\n  Port ${h2.port}\n  User root\n  IdentityFile ${dir}/keys/%h\n  IdentitiesOnly yes\n`,
+    );
+    const config = join(dir, "config");
+    await writeFile(
+      config,
+      `Include ${dir}/fragments/*.conf\nHost *\n  UserKnownHostsFile ${fleet().knownHostsPath}\n  StrictHostKeyChecking yes\n`,
+    );
+    const t = pool(config).transportFor(target("fragment-host"), SUDO);
+    expect(t.host).toMatchObject({
+      hostName: "127.0.0.1",
+      port: h2.port,
+      user: "root",
+      identityFiles: [join(dir, "keys", "127.0.0.1")],
+      strictHostKeyChecking: "yes",
+    });
+    const result = await t.exec(["cat", "/proc/sys/kernel/random/boot_id"]);
+    expect(result.stdout.trim()).toBe(await h2.bootId());
   });
 
   it("authenticates with ssh-agent, and says what it tried when nothing works", async () => {

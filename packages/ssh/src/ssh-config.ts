@@ -3,6 +3,7 @@ import { homedir, userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import SSHConfig from "ssh-config";
 import { HiveError } from "@hive/core";
+import { needsOpenSsh, openSshSettings } from "./openssh-settings.js";
 import { parseSshOptions } from "./ssh-options.js";
 
 export type StrictHostKeyChecking = "yes" | "no" | "accept-new";
@@ -104,8 +105,8 @@ function expand(
 
 function strictness(raw: string | undefined, node: string): StrictHostKeyChecking {
   const value = (raw ?? "accept-new").toLowerCase();
-  if (value === "yes" || value === "ask") return "yes";
-  if (value === "no" || value === "off") return "no";
+  if (value === "yes" || value === "ask" || value === "true") return "yes";
+  if (value === "no" || value === "off" || value === "false") return "no";
   if (value === "accept-new") return "accept-new";
   throw new HiveError(
     "HIVE_SSH_CONFIG",
@@ -131,9 +132,33 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
           ),
         ]
       : [readConfig(sources.userConfig), readConfig(sources.systemConfig)];
-  const computed = configs.map((c) =>
-    c ? (c.compute(target.host) as Record<string, string | string[] | undefined>) : {},
-  );
+  const files =
+    commandLine.configFile !== undefined
+      ? [expand(commandLine.configFile, home, { hostName: target.host, user: "", port: 22, alias: target.host })]
+      : [sources.userConfig, sources.systemConfig];
+  // Include and Match are OpenSSH's to interpret: then `ssh -G` resolves the host, as ssh would.
+  const resolvedByOpenSsh = needsOpenSsh(files)
+    ? openSshSettings(
+        target.host,
+        [
+          // ~/.ssh/config is ssh's own default (then it reads /etc/ssh/ssh_config too); another file is -F.
+          ...(commandLine.configFile === undefined &&
+          sources.userConfig !== undefined &&
+          sources.userConfig !== join(home, ".ssh", "config")
+            ? ["-F", sources.userConfig]
+            : []),
+          ...target.sshOptions,
+          ...(target.port !== null ? ["-p", String(target.port)] : []),
+          ...(target.user !== null ? ["-l", target.user] : []),
+        ],
+        home,
+        files,
+      )
+    : undefined;
+  const computed: Record<string, string | string[] | undefined>[] =
+    resolvedByOpenSsh !== undefined
+      ? [resolvedByOpenSsh]
+      : configs.map((c) => (c ? (c.compute(target.host) as Record<string, string | string[] | undefined>) : {}));
   const lookup = (key: string): string[] => {
     const fromCommandLine = commandLine.options.get(key.toLowerCase());
     if (fromCommandLine) return fromCommandLine;

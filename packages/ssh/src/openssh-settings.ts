@@ -1,0 +1,58 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+
+/** Settings as `ssh -G` prints them: lower-case keywords, a list where a keyword repeats. */
+export type Settings = Record<string, string | string[]>;
+
+const NEEDS_OPENSSH = /^\s*(include|match)\b/im;
+const MENTIONS_STRICTNESS = /^\s*stricthostkeychecking\b/im;
+
+function text(path: string | undefined): string {
+  return path !== undefined && existsSync(path) ? readFileSync(path, "utf8") : "";
+}
+
+/**
+ * Whether these config files need OpenSSH's own resolution: `Include` and `Match` (and what they
+ * pull in) are OpenSSH's to interpret; hive's parser handles `Host` blocks alone.
+ */
+export function needsOpenSsh(files: readonly (string | undefined)[]): boolean {
+  return files.some((f) => NEEDS_OPENSSH.test(text(f)));
+}
+
+/**
+ * A host's settings resolved by `ssh -G` (Include, Match, Host negation, % tokens and
+ * canonicalisation exactly as OpenSSH applies them), or undefined when there is no `ssh` to ask.
+ * `args` are the command line's own flags (deployment.sshOptions, -p, -l, -F).
+ */
+export function openSshSettings(
+  host: string,
+  args: readonly string[],
+  home: string,
+  files: readonly (string | undefined)[],
+): Settings | undefined {
+  let output: string;
+  try {
+    output = execFileSync("ssh", ["-G", ...args, "--", host], {
+      encoding: "utf8",
+      env: { ...process.env, HOME: home },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 10_000,
+    });
+  } catch {
+    return undefined;
+  }
+  const settings: Settings = {};
+  for (const line of output.split("\n")) {
+    const at = line.indexOf(" ");
+    if (at <= 0) continue;
+    const key = line.slice(0, at).toLowerCase();
+    const value = line.slice(at + 1);
+    const before = settings[key];
+    settings[key] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
+  }
+  // `ask` is also what ssh -G prints when nothing sets it: then hive's default (accept-new) holds.
+  if (settings["stricthostkeychecking"] === "ask" && !files.some((f) => MENTIONS_STRICTNESS.test(text(f))))
+    delete settings["stricthostkeychecking"];
+  for (const [key, value] of Object.entries(settings)) if (value === "none") delete settings[key];
+  return settings;
+}
