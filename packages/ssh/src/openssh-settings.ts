@@ -47,12 +47,13 @@ export function openSshSettings(
     if (at <= 0) continue;
     const key = line.slice(0, at).toLowerCase();
     const value = line.slice(at + 1);
+    // `none` is how ssh -G says a setting is not set (ProxyJump, HostKeyAlias, ConnectTimeout).
+    if (value === "none") continue;
     const before = settings[key];
     settings[key] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
   }
   // `ask` is also what ssh -G prints when nothing sets it: then hive's default (accept-new) holds.
   if (settings["stricthostkeychecking"] === "ask" && !files.some((f) => MENTIONS_STRICTNESS.test(text(f))))
     delete settings["stricthostkeychecking"];
-  for (const [key, value] of Object.entries(settings)) if (value === "none") delete settings[key];
   return settings;
 }
