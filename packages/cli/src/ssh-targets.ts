@@ -28,10 +28,14 @@ export function sshTransports(pool: SshTransportPool, sudo?: SudoUse): (node: No
       node.deployment.privilegeEscalationCommand,
       feedsSudo ? sudo.password : undefined,
     );
-    // Valid ssh(1) flags hive cannot act on deploy anyway, with one warning per node.
-    if (transport.host.ignoredOptions.length > 0 && !warned.has(node.name)) {
+    // Valid ssh(1) flags and ssh_config settings hive cannot act on deploy anyway, with one warning per node.
+    if (!warned.has(node.name)) {
       warned.add(node.name);
-      printWarning(`node ${node.name}: deployment.sshOptions: ${transport.host.ignoredOptions.join("; ")}`);
+      const { ignoredOptions, ignoredConfig } = transport.host;
+      if (ignoredOptions.length > 0)
+        printWarning(`node ${node.name}: deployment.sshOptions: ${ignoredOptions.join("; ")}`);
+      if (ignoredConfig.length > 0)
+        printWarning(`node ${node.name}: ssh_config settings hive does not use: ${ignoredConfig.join("; ")}`);
     }
     return transport;
   };

@@ -65,4 +65,18 @@ describe("resolveSshTarget", () => {
     expect(() => resolveSshTarget(target("odd"), sources)).toThrow(/StrictHostKeyChecking "maybe"/);
     expect(() => resolveSshTarget(target("x", { sshOptions: ["-o", "Port"] }), sources)).toThrow(/not Key=Value/);
   });
+
+  it("names the settings of a host it does not act on, and takes ProxyCommand whole with its tokens", async () => {
+    const sources = await configs(
+      "Host db\n  HostName 10.0.0.5\n  CertificateFile ~/.ssh/id_ed25519-cert.pub\n  IdentityAgent /run/agent.sock\n  ProxyCommand ssh -W %h:%p -l %r bastion\n",
+      "Host *\n  GSSAPIAuthentication yes\n  AddKeysToAgent no\n",
+    );
+    const host = resolveSshTarget(target("db", { user: "ops" }), sources);
+    expect(host.proxyCommand).toBe("ssh -W 10.0.0.5:22 -l ops bastion");
+    expect(host.ignoredConfig).toEqual([
+      "CertificateFile ~/.ssh/id_ed25519-cert.pub (user certificates need OpenSSH)",
+      "IdentityAgent /run/agent.sock (hive asks the agent at SSH_AUTH_SOCK)",
+      "GSSAPIAuthentication yes (hive does not do GSSAPI)",
+    ]);
+  });
 });

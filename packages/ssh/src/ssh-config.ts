@@ -4,6 +4,7 @@ import { isAbsolute, join } from "node:path";
 import SSHConfig from "ssh-config";
 import { HiveError } from "@hive/core";
 import { needsOpenSsh, openSshSettings } from "./openssh-settings.js";
+import { unhonouredSettings } from "./unhonoured-settings.js";
 import { parseSshOptions } from "./ssh-options.js";
 
 export type StrictHostKeyChecking = "yes" | "no" | "accept-new";
@@ -32,6 +33,8 @@ export interface ResolvedHost {
   serverAliveCountMax: number;
   /** deployment.sshOptions that hive does not act on, each naming the flag and why. */
   ignoredOptions: string[];
+  /** ssh_config settings for this host that hive does not act on, each with why. */
+  ignoredConfig: string[];
   /** Hosts to hop through, outermost first. */
   proxyJump: ResolvedHost[];
   /** ProxyCommand, its tokens expanded: run by `sh -c`, its stdin and stdout are the connection. */
@@ -257,6 +260,7 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
     serverAliveIntervalMs: Number.isFinite(aliveInterval) && aliveInterval > 0 ? aliveInterval * 1000 : 0,
     serverAliveCountMax: Number.isInteger(aliveCount) && aliveCount > 0 ? aliveCount : 3,
     ignoredOptions: commandLine.ignored,
+    ignoredConfig: unhonouredSettings(computed),
     proxyJump: proxyJump.flatMap((hop) => [...hop.proxyJump, { ...hop, proxyJump: [] }]),
     proxyCommand,
   };
