@@ -19,7 +19,7 @@ export async function cliNoopBench({ hosts = 50, rounds = 5 } = {}) {
     await timedHive(fleet, dir, ["apply", "-p", "0", "--log-format", "json"]);
     const hostsFile = join(fleet.dir, "pssh-hosts");
     await writeFile(hostsFile, `${names.join("\n")}\n`);
-    const samples = { pssh: [], hive: [] };
+    const samples = { pssh: [], hive: [], openssh: [] };
     for (let i = 0; i < rounds; i++) {
       const start = performance.now();
       await run("parallel-ssh", ["-p", String(hosts), "-h", hostsFile, "-x", `-F ${fleet.sshConfigPath}`, "true"], {
@@ -30,6 +30,8 @@ export async function cliNoopBench({ hosts = 50, rounds = 5 } = {}) {
       samples.hive.push(noop.ms);
       const summary = JSON.parse(noop.stdout.trim().split("\n").pop() ?? "{}");
       if (summary.unchanged !== hosts) throw new Error(`a no-op apply changed something: ${noop.stdout.slice(-500)}`);
+      // The same through the OpenSSH transport (one master connection per host).
+      samples.openssh.push((await timedHive(fleet, dir, ["apply", "--ssh", "openssh", "--log-format", "json"])).ms);
     }
     const ratio = median(samples.hive) / median(samples.pssh);
     return {
@@ -37,6 +39,7 @@ export async function cliNoopBench({ hosts = 50, rounds = 5 } = {}) {
       lines: [
         `parallel-ssh -p ${hosts} true: ${median(samples.pssh).toFixed(0)} ms; hive apply: ${median(samples.hive).toFixed(0)} ms`,
         `ratio hive / parallel-ssh: ${ratio.toFixed(2)}x (target <= 0.5x)`,
+        `hive apply --ssh openssh: ${median(samples.openssh).toFixed(0)} ms: ${(median(samples.openssh) / median(samples.hive)).toFixed(2)}x of ssh2 (target <= 1.5x)`,
       ],
       ratio: ratio / 0.5,
       target: 1,

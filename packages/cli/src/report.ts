@@ -6,6 +6,11 @@ export function printError(message: string, hint?: string): void {
   process.stderr.write(`hive: error: ${message.replace(/\n/g, "\n  ")}\n${hint ? `  hint: ${hint}\n` : ""}`);
 }
 
+/** Something the user should know, that is not wrong. */
+export function printNote(message: string): void {
+  process.stderr.write(`hive: note: ${message}\n`);
+}
+
 export function printWarning(message: string): void {
   process.stderr.write(`hive: warning: ${message}\n`);
 }

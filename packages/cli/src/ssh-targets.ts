@@ -1,6 +1,6 @@
 import type { NodeConfig, Transport } from "@hive/core";
-import type { SshTarget, SshTransportPool } from "@hive/ssh";
-import { printWarning } from "./report.js";
+import { OpenSshTransport, SshTransportPool, defaultConfigSources, type SshBackend, type SshTarget } from "@hive/ssh";
+import { printNote, printWarning } from "./report.js";
 import { SudoPassword } from "./sudo-prompt.js";
 
 /** Where a node is reached over SSH, or undefined when deployment.targetHost is null. */
@@ -31,6 +31,8 @@ export function sshTransports(pool: SshTransportPool, sudo?: SudoUse): (node: No
     // Valid ssh(1) flags and ssh_config settings hive cannot act on deploy anyway, with one warning per node.
     if (!warned.has(node.name)) {
       warned.add(node.name);
+      if (transport instanceof OpenSshTransport)
+        printNote(`node ${node.name}: reached through OpenSSH (ssh), for ${transport.openssh.reason}`);
       const { ignoredOptions, ignoredConfig } = transport.host;
       if (ignoredOptions.length > 0)
         printWarning(`node ${node.name}: deployment.sshOptions: ${ignoredOptions.join("; ")}`);
@@ -55,4 +57,19 @@ export async function sudoFrom(args: { "interactive-sudo": boolean }): Promise<S
   // Asked before anything draws on the terminal.
   if (args["interactive-sudo"]) await password.get();
   return { password: password.get, everyNode: args["interactive-sudo"] };
+}
+
+/** The --ssh option: which SSH reaches the hosts. */
+export const sshBackendOption = {
+  type: "string",
+  choices: ["auto", "ssh2", "openssh"] as const,
+  default: "auto" as const,
+  describe:
+    "how hosts are reached: ssh2 (built in), openssh (your ssh, one master connection per host), auto: openssh only for hosts that need it (certificates, FIDO keys, IdentityAgent, GSSAPI, @cert-authority)",
+} as const;
+
+/** The run's SSH connections, one per host, through the backend --ssh names. */
+export function sshPool(args: { ssh?: string | undefined }): SshTransportPool {
+  const backend: SshBackend = args.ssh === "ssh2" || args.ssh === "openssh" ? args.ssh : "auto";
+  return new SshTransportPool(defaultConfigSources(), process.env["SSH_AUTH_SOCK"], backend);
 }

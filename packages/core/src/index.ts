@@ -22,6 +22,7 @@ export {
   type SelectableNode,
 } from "./node-filter.js";
 export type { ExecOptions, ExecResult, Transport } from "./transport.js";
+export { spawnCommand } from "./spawn-command.js";
 export { GOALS, GOAL_ALIASES, GOAL_TRAITS, parseGoal, type Goal, type GoalTraits } from "./goals.js";
 export type { DeployEvent, DeployStep, NodeOutcomeKind, NodeResult } from "./events.js";
 export { LineSplitter } from "./line-splitter.js";

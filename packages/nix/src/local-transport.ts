@@ -1,6 +1,4 @@
-import { spawn } from "node:child_process";
-import { Readable } from "node:stream";
-import type { ExecOptions, ExecResult, Transport } from "@hive/core";
+import { spawnCommand, type ExecOptions, type ExecResult, type Transport } from "@hive/core";
 
 /**
  * The machine hive runs on, behind the same Transport as an SSH host, so activation and key
@@ -17,40 +15,8 @@ export class LocalTransport implements Transport {
     const full = escalate ? [...this.privilegeEscalation, ...argv] : [...argv];
     const [file, ...args] = full;
     if (file === undefined) return Promise.reject(new Error("LocalTransport: empty argv"));
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, args, {
-        stdio: ["pipe", "pipe", "pipe"],
-        // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
-        detached: true,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      if (options.stdout !== undefined) child.stdout.pipe(options.stdout, { end: false });
-      else child.stdout.on("data", (c: Buffer) => (options.onStdout ? options.onStdout(c) : stdout.push(c)));
-      child.stderr.on("data", (c: Buffer) => (options.onStderr ? options.onStderr(c) : stderr.push(c)));
-      child.on("error", reject);
-      child.on("close", (code, signal) =>
-        resolve({
-          exitCode: code,
-          signal,
-          stdout: Buffer.concat(stdout).toString(),
-          stderr: Buffer.concat(stderr).toString(),
-        }),
-      );
-      if (options.stdin === undefined) child.stdin.end();
-      else if (options.stdin instanceof Readable) {
-        const input = options.stdin;
-        input.pipe(child.stdin);
-        // Input that breaks off (its producer failed) must not leave the command waiting for more.
-        input.once("error", () => child.kill());
-        input.once("close", () => {
-          if (!input.readableEnded) child.kill();
-        });
-      } else child.stdin.end(options.stdin);
-      // A command that exits without reading all its input is not hive's crash.
-      child.stdin.on("error", () => undefined);
-    });
+    // Its own process group: the terminal's Ctrl-C reaches hive alone, and hive stops it.
+    return spawnCommand(file, args, { detached: true }, options);
   }
 
   close(): Promise<void> {

@@ -38,6 +38,9 @@ const SUDO_NEEDS_PASSWORD = /sudo: (a password is required|a terminal is require
  * transport runs commands its own way (`run`).
  */
 export abstract class EscalatingTransport implements Transport {
+  /** How many connections this transport has opened (to prove reuse). */
+  connectionsOpened = 0;
+
   constructor(
     readonly host: ResolvedHost,
     protected readonly options: SshTransportOptions,
@@ -129,5 +132,4 @@ export abstract class EscalatingTransport implements Transport {
     }
     return result;
   }
-
 }

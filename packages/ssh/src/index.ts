@@ -10,5 +10,6 @@ export {
 } from "./ssh-config.js";
 export { checkHostKey, addKnownHost, fingerprint, knownHostsName, type HostKeyVerdict } from "./known-hosts.js";
 export { SshConnection } from "./ssh-connection.js";
-export { SshTransport, SshTransportPool } from "./ssh-transport.js";
+export { SshTransport, SshTransportPool, type SshBackend } from "./ssh-transport.js";
+export { OpenSshTransport, type OpenSshTarget } from "./openssh-transport.js";
 export { EscalatingTransport, type SshTransportOptions } from "./escalating-transport.js";

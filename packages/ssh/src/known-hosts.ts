@@ -1,4 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import matchHostPattern from "./host-pattern.js";
@@ -50,27 +51,39 @@ interface Entry extends KnownHostsLine {
   blob: string;
 }
 
-/** Every line of the files that names the host (plain, hashed, `[host]:port`, wildcards, negation). */
+/** The lines of one file's text that name the host (plain, hashed, `[host]:port`, wildcards, negation). */
+function parseEntries(text: string, file: string, name: string): Entry[] {
+  const entries: Entry[] = [];
+  for (const [index, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const fields = line.split(/\s+/);
+    const marker = fields[0]?.startsWith("@") ? fields.shift() : undefined;
+    const [hosts, type, blob] = fields;
+    if (hosts === undefined || type === undefined || blob === undefined) continue;
+    if (hostFieldMatches(hosts, name)) entries.push({ marker, type, blob, file, line: index + 1 });
+  }
+  return entries;
+}
+
+/** Every line of the files that names the host. */
 async function entriesFor(files: readonly string[], name: string): Promise<Entry[]> {
   const entries: Entry[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch {
-      continue;
-    }
-    for (const [index, raw] of text.split("\n").entries()) {
-      const line = raw.trim();
-      if (line === "" || line.startsWith("#")) continue;
-      const fields = line.split(/\s+/);
-      const marker = fields[0]?.startsWith("@") ? fields.shift() : undefined;
-      const [hosts, type, blob] = fields;
-      if (hosts === undefined || type === undefined || blob === undefined) continue;
-      if (hostFieldMatches(hosts, name)) entries.push({ marker, type, blob, file, line: index + 1 });
-    }
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text !== undefined) entries.push(...parseEntries(text, file, name));
   }
   return entries;
+}
+
+/** The @cert-authority line that covers a host, if any: its key is then a certificate only OpenSSH checks. */
+export function certAuthorityFor(files: readonly string[], name: string): KnownHostsLine | undefined {
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    const ca = parseEntries(readFileSync(file, "utf8"), file, name).find((e) => e.marker === "@cert-authority");
+    if (ca !== undefined) return { file: ca.file, line: ca.line };
+  }
+  return undefined;
 }
 
 /** The key types the files declare for a host: the ones to ask the host for first, as OpenSSH does. */

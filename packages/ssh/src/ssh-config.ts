@@ -33,8 +33,10 @@ export interface ResolvedHost {
   serverAliveCountMax: number;
   /** deployment.sshOptions that hive does not act on, each naming the flag and why. */
   ignoredOptions: string[];
-  /** ssh_config settings for this host that hive does not act on, each with why. */
+  /** ssh_config settings for this host that hive's ssh2 does not act on, each with why. */
   ignoredConfig: string[];
+  /** Why only OpenSSH can reach this host as configured (a certificate, a FIDO key, ...), if so. */
+  needsOpenSsh: string | undefined;
   /** Hosts to hop through, outermost first. */
   proxyJump: ResolvedHost[];
   /** ProxyCommand, its tokens expanded: run by `sh -c`, its stdin and stdout are the connection. */
@@ -118,6 +120,16 @@ function strictness(raw: string | undefined, node: string): StrictHostKeyCheckin
 }
 
 const DEFAULT_IDENTITIES = ["id_ed25519", "id_ecdsa", "id_rsa"];
+
+/** An identity ssh2 cannot use: an OpenSSH user certificate beside it, or a FIDO (sk-) key. */
+function keyNeedingOpenSsh(identityFiles: readonly string[]): string | undefined {
+  for (const file of identityFiles) {
+    if (existsSync(`${file}-cert.pub`)) return `a user certificate (${file}-cert.pub)`;
+    if (existsSync(`${file}.pub`) && readFileSync(`${file}.pub`, "utf8").startsWith("sk-"))
+      return `a FIDO key (${file})`;
+  }
+  return undefined;
+}
 
 /**
  * Resolves a node's target as OpenSSH does: command-line options (deployment.sshOptions, then
@@ -240,6 +252,7 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
     proxyJump.length > 0 || command === undefined || command.toLowerCase() === "none"
       ? undefined
       : tokens(command, home, hostInfo);
+  const unhonoured = unhonouredSettings(computed);
   const family = (first("AddressFamily") ?? "any").toLowerCase();
   const aliveInterval = Number(first("ServerAliveInterval") ?? "0");
   const aliveCount = Number(first("ServerAliveCountMax") ?? "3");
@@ -260,7 +273,8 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
     serverAliveIntervalMs: Number.isFinite(aliveInterval) && aliveInterval > 0 ? aliveInterval * 1000 : 0,
     serverAliveCountMax: Number.isInteger(aliveCount) && aliveCount > 0 ? aliveCount : 3,
     ignoredOptions: commandLine.ignored,
-    ignoredConfig: unhonouredSettings(computed),
+    ignoredConfig: unhonoured.map((u) => u.text),
+    needsOpenSsh: unhonoured.find((u) => u.openssh)?.text ?? keyNeedingOpenSsh(identityFiles),
     proxyJump: proxyJump.flatMap((hop) => [...hop.proxyJump, { ...hop, proxyJump: [] }]),
     proxyCommand,
   };

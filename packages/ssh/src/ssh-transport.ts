@@ -1,3 +1,5 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { ClientChannel } from "ssh2";
 import { HiveError, type ExecOptions, type ExecResult } from "@hive/core";
@@ -7,9 +9,12 @@ import {
   defaultConfigSources,
   resolveSshTarget,
   type ConfigSources,
+  type ResolvedHost,
   type SshTarget,
 } from "./ssh-config.js";
 import { shellQuote } from "./shell-quote.js";
+import { certAuthorityFor, knownHostsName } from "./known-hosts.js";
+import { OpenSshTransport } from "./openssh-transport.js";
 
 /**
  * A host reached over SSH: one connection, opened on first use and reused by every command
@@ -17,8 +22,6 @@ import { shellQuote } from "./shell-quote.js";
  */
 export class SshTransport extends EscalatingTransport {
   private connection: Promise<SshConnection> | undefined;
-  /** How many connections this transport has opened (to prove reuse). */
-  connectionsOpened = 0;
 
   get sshAddress(): { user: string; hostName: string; port: number } | undefined {
     const { user, hostName, port, proxyJump } = this.host;
@@ -105,21 +108,37 @@ export class SshTransport extends EscalatingTransport {
   }
 }
 
+/** Which SSH a run uses: ssh2, the operator's OpenSSH, or (auto) OpenSSH only where a host needs it. */
+export type SshBackend = "auto" | "ssh2" | "openssh";
+
 /** One transport per distinct SSH destination, shared by every phase of a run. */
 export class SshTransportPool {
-  private readonly transports = new Map<string, SshTransport>();
+  private readonly transports = new Map<string, SshTransport | OpenSshTransport>();
 
   constructor(
     private readonly sources: ConfigSources = defaultConfigSources(),
     private readonly agent: string | undefined = process.env["SSH_AUTH_SOCK"],
+    private readonly backend: SshBackend = "auto",
   ) {}
+
+  /** Why a host goes through OpenSSH under this pool's backend; undefined: through ssh2. */
+  private openSshReason(host: ResolvedHost): string | undefined {
+    if (this.backend === "ssh2") return undefined;
+    const lookupName = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
+    const ca = certAuthorityFor([...host.knownHostsFiles, ...host.globalKnownHostsFiles], lookupName);
+    const reason =
+      host.needsOpenSsh ??
+      (ca === undefined ? undefined : `a host certificate (@cert-authority at ${ca.file}:${ca.line})`);
+    return reason ?? (this.backend === "openssh" ? "--ssh openssh" : undefined);
+  }
 
   transportFor(
     target: SshTarget,
     privilegeEscalation: readonly string[],
     sudoPassword?: () => Promise<Buffer>,
-  ): SshTransport {
+  ): SshTransport | OpenSshTransport {
     const host = resolveSshTarget(target, this.sources);
+    const reason = this.openSshReason(host);
     const key = JSON.stringify([
       host.user,
       host.hostName,
@@ -128,13 +147,36 @@ export class SshTransportPool {
       host.proxyCommand,
       privilegeEscalation,
       sudoPassword !== undefined,
+      reason !== undefined,
     ]);
     let transport = this.transports.get(key);
     if (transport === undefined) {
-      transport = new SshTransport(host, { privilegeEscalation, agent: this.agent, sudoPassword });
+      const options = { privilegeEscalation, agent: this.agent, sudoPassword };
+      transport =
+        reason === undefined
+          ? new SshTransport(host, options)
+          : new OpenSshTransport({ ...host, ignoredConfig: [] }, options, {
+              args: this.openSshArgs(target),
+              home: this.sources.home ?? homedir(),
+              reason,
+            });
       this.transports.set(key, transport);
     }
     return transport;
+  }
+
+  /** The host as the operator's ssh names it: their config file, the node's flags, port and user. */
+  private openSshArgs(target: SshTarget): string[] {
+    const home = this.sources.home ?? homedir();
+    const { userConfig } = this.sources;
+    return [
+      ...(userConfig !== undefined && userConfig !== join(home, ".ssh", "config") ? ["-F", userConfig] : []),
+      ...target.sshOptions,
+      ...(target.port !== null ? ["-p", String(target.port)] : []),
+      ...(target.user !== null ? ["-l", target.user] : []),
+      "--",
+      target.host,
+    ];
   }
 
   async closeAll(): Promise<void> {

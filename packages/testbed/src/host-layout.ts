@@ -37,7 +37,8 @@ export function hostPaths(dir: string): HostPaths {
 }
 
 export function sshdConfig(port: number): string {
-  return `# Written by hive-testbed.
+  return `# Written by hive-testbed. Tests add settings in sshd_config.d (read first: first value wins).
+Include /etc/ssh/sshd_config.d/*.conf
 Port ${port}
 ListenAddress 127.0.0.1
 HostKey /etc/ssh/ssh_host_ed25519_key

@@ -1,7 +1,7 @@
 import type { Argv } from "yargs";
 import { withHiveOptions, withNodeFilter, type openHive } from "../hive-options.js";
 import { parallelOption } from "../parallel-option.js";
-import { interactiveSudoOption } from "../ssh-targets.js";
+import { interactiveSudoOption, sshBackendOption } from "../ssh-targets.js";
 
 /** Options of apply, build, upload-keys, apply-local and diff. */
 export function withApplyOptions<T>(y: Argv<T>) {
@@ -84,6 +84,7 @@ export function withApplyOptions<T>(y: Argv<T>) {
       describe: "when the rollout halts, roll back every host this run switched",
     })
     .option("interactive-sudo", interactiveSudoOption)
+    .option("ssh", sshBackendOption)
     .option("break-lock", {
       type: "boolean",
       default: false,
@@ -154,6 +155,7 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   "activation-timeout": number;
   "break-lock": boolean;
   "interactive-sudo": boolean;
+  ssh?: string | undefined;
   canary?: string | undefined;
   waves?: string | undefined;
   "max-failures"?: string | undefined;

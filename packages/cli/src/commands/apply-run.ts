@@ -13,12 +13,12 @@ import {
 import type { Hive } from "@hive/eval";
 import { FleetRun } from "@hive/deploy";
 import { LocalTransport, localBuildSystems } from "@hive/nix";
-import { SshTransportPool } from "@hive/ssh";
+import type { SshTransportPool } from "@hive/ssh";
 import { evalLimitsFrom, nodeFilterFrom, openHive } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { Interrupts } from "../interrupts.js";
 import { jsonRenderer } from "../json-renderer.js";
-import { sshTransports, sudoFrom } from "../ssh-targets.js";
+import { sshPool, sshTransports, sudoFrom } from "../ssh-targets.js";
 import { planJson, renderPlan } from "../plan.js";
 import { buildCapabilities, dryRunTable, schedulerOptions } from "../build-setup.js";
 import { printError, printWarning } from "../report.js";
@@ -63,7 +63,7 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
   let current: FleetRun | undefined;
   const interrupts = new Interrupts(() => current?.stop());
   const uninstall = interrupts.install();
-  const pool = new SshTransportPool();
+  const pool = sshPool(args);
   try {
     await applyWith(goal, args, mode, interrupts, pool, (r) => (current = r));
   } finally {

@@ -1,11 +1,10 @@
 import type { Argv } from "yargs";
 import { checkNodes, type CheckOutcome } from "@hive/deploy";
-import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
 import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
-import { interactiveSudoOption, sshTransports, sudoFrom } from "../ssh-targets.js";
+import { interactiveSudoOption, sshTransports, sudoFrom, sshBackendOption, sshPool } from "../ssh-targets.js";
 
 function line(r: CheckOutcome): string {
   switch (r.outcome) {
@@ -26,12 +25,13 @@ export function checkCommand<T>(y: Argv<T>): Argv<T> {
       withNodeFilter(withHiveOptions(c))
         .option("parallel", parallelOption(10, "nodes checked"))
         .option("interactive-sudo", interactiveSudoOption)
+        .option("ssh", sshBackendOption)
         .example("$0 check --on @web", "are the web nodes healthy?"),
     action(async (args) => {
       const sudo = await sudoFrom(args);
       const hive = await openHive(args);
       const selected = await hive.select(nodeFilterFrom(args));
-      const pool = new SshTransportPool();
+      const pool = sshPool(args);
       try {
         const results = await checkNodes({
           hive,

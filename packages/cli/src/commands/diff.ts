@@ -2,7 +2,7 @@ import type { Argv } from "yargs";
 import { action } from "../report.js";
 import { parallelOption } from "../parallel-option.js";
 import { withHiveOptions, withNodeFilter } from "../hive-options.js";
-import { interactiveSudoOption } from "../ssh-targets.js";
+import { interactiveSudoOption, sshBackendOption } from "../ssh-targets.js";
 import { runApply } from "./apply-run.js";
 
 export function diffCommand<T>(y: Argv<T>): Argv<T> {
@@ -17,6 +17,7 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
         .option("builders", { type: "string", describe: "remote builders (Nix's machines format, or @FILE)" })
         .option("verbose", { alias: "v", type: "boolean", default: false, describe: "print build logs too" })
         .option("interactive-sudo", interactiveSudoOption)
+        .option("ssh", sshBackendOption)
         .example("$0 diff --on @web", "what a switch of the web nodes would change")
         .example("$0 diff --json | jq '.changes'", "each package change once, with the nodes it touches"),
     action(async (args) =>

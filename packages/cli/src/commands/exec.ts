@@ -1,13 +1,12 @@
 import type { Argv } from "yargs";
 import { HiveError, type NodeName } from "@hive/core";
 import { execOnNodes, type ExecOutcome } from "@hive/deploy";
-import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
 import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { LinePrefixer } from "../line-prefixer.js";
-import { interactiveSudoOption, sshTransports, sudoFrom } from "../ssh-targets.js";
+import { interactiveSudoOption, sshTransports, sudoFrom, sshBackendOption, sshPool } from "../ssh-targets.js";
 
 function summarize(results: readonly ExecOutcome[]): string {
   return results
@@ -32,6 +31,7 @@ export function execCommand<T>(y: Argv<T>): Argv<T> {
         })
         .option("parallel", parallelOption(10, "nodes"))
         .option("interactive-sudo", interactiveSudoOption)
+        .option("ssh", sshBackendOption)
         .option("verbose", {
           alias: "v",
           type: "boolean",
@@ -63,7 +63,7 @@ export function execCommand<T>(y: Argv<T>): Argv<T> {
         }
         return p;
       };
-      const pool = new SshTransportPool();
+      const pool = sshPool(args);
       let results: ExecOutcome[];
       try {
         results = await execOnNodes({

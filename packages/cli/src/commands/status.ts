@@ -1,11 +1,10 @@
 import type { Argv } from "yargs";
 import { fleetStatus, type NodeStatus } from "@hive/deploy";
-import { SshTransportPool } from "@hive/ssh";
 import { action } from "../report.js";
 import { parallelOption } from "../parallel-option.js";
 import { evalLimitsFrom, nodeFilterFrom, openHive, withHiveOptions, withNodeFilter } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
-import { interactiveSudoOption, sshTransports, sudoFrom } from "../ssh-targets.js";
+import { interactiveSudoOption, sshTransports, sudoFrom, sshBackendOption, sshPool } from "../ssh-targets.js";
 import { plainTable } from "../table.js";
 import { ago, shortPath } from "../format.js";
 
@@ -14,6 +13,7 @@ type StatusArgs = Parameters<typeof openHive>[0] & {
   "eval-node-limit": string;
   parallel: number;
   "interactive-sudo": boolean;
+  ssh?: string | undefined;
   json: boolean;
   check: boolean;
 };
@@ -48,7 +48,7 @@ async function statusOf(args: StatusArgs): Promise<NodeStatus[]> {
   const sudo = await sudoFrom(args);
   const hive = await openHive(args);
   const selected = await hive.select(nodeFilterFrom(args));
-  const pool = new SshTransportPool();
+  const pool = sshPool(args);
   try {
     return await fleetStatus({
       hive,
@@ -71,6 +71,7 @@ export function statusCommand<T>(y: Argv<T>): Argv<T> {
         .option("json", { type: "boolean", default: false, describe: "print JSON: one object per node" })
         .option("parallel", parallelOption(50, "hosts asked"))
         .option("interactive-sudo", interactiveSudoOption)
+        .option("ssh", sshBackendOption)
         .option("check", {
           type: "boolean",
           default: false,
