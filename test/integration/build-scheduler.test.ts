@@ -127,6 +127,29 @@ describe("the build scheduler on a real fleet", () => {
     expect(result.stderr).toMatch(/^t-target \| build \(on the target\)$/m);
   });
 
+  it("reaches a builder it has not met with hive's host key policy (accept-new), as it would a target", async () => {
+    const dir = await writeHive(`unmet-${Date.now()}`);
+    const known = join(dir, "known_hosts_without_builder");
+    const builderLine = fleet().host("builder").knownHostsLine();
+    await writeFile(
+      known,
+      (await readFile(fleet().knownHostsPath, "utf8"))
+        .split("\n")
+        .filter((l) => l !== builderLine)
+        .join("\n"),
+    );
+    const config = join(dir, "ssh_config");
+    await writeFile(
+      config,
+      (await readFile(fleet().sshConfigPath, "utf8"))
+        .replaceAll(fleet().knownHostsPath, known)
+        .replace(/^\s*StrictHostKeyChecking yes\n/gm, ""),
+    );
+    const result = await hive(["build", "--on", "t-arm"], { cwd: dir, env: { ...env(), SSH_CONFIG_FILE: config } });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await readFile(known, "utf8")).toContain(builderLine.split(" ").slice(1).join(" "));
+  });
+
   it("keeps GC roots that garbage collection respects with --keep-result, for builder-built systems too", async () => {
     const dir = await writeHive(`roots-${Date.now()}`);
     const built = await hive(["build", "--on", "t-local,t-arm", "--keep-result"], { cwd: dir, env: env() });

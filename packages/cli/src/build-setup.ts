@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { describePlacement, loadMachines, type BuildCapabilities } from "@hive/build";
@@ -5,6 +6,7 @@ import { HiveError } from "@hive/core";
 import type { DryRunRow } from "@hive/deploy";
 import type { Hive } from "@hive/eval";
 import { localBuildSystems, nixOptionArgs } from "@hive/nix";
+import { defaultConfigSources } from "@hive/ssh";
 import { nixOptionsFrom, type HiveArgs } from "./hive-options.js";
 import { plainTable } from "./table.js";
 
@@ -57,11 +59,27 @@ export function schedulerOptions(args: BuildArgs, capabilities: BuildCapabilitie
   };
 }
 
-/** Nix's build hook reaches builders with OpenSSH: through hive's SSH_CONFIG_FILE when one is set. */
+/**
+ * Nix's build hook reaches builders with OpenSSH: through the same ssh_config as hive's targets
+ * (SSH_CONFIG_FILE when set) and the same host key policy: never a prompt, and hive's default,
+ * accept-new, where no config sets StrictHostKeyChecking (OpenSSH's own default would refuse a
+ * builder it has not met). NIX_SSHOPTS, when set, is the operator's and is left alone.
+ */
 function sshOptionsForNix(): Record<string, string> {
   if (process.env.NIX_SSHOPTS !== undefined) return { NIX_SSHOPTS: process.env.NIX_SSHOPTS };
+  const { userConfig, systemConfig } = defaultConfigSources();
   const config = process.env.SSH_CONFIG_FILE;
-  return config ? { NIX_SSHOPTS: `-F ${config}` } : {};
+  const setsStrictness = [userConfig, systemConfig].some(
+    (file) =>
+      file !== undefined && existsSync(file) && /^\s*stricthostkeychecking\b/im.test(readFileSync(file, "utf8")),
+  );
+  const options = [
+    ...(config ? ["-F", config] : []),
+    "-o",
+    "BatchMode=yes",
+    ...(setsStrictness ? [] : ["-o", "StrictHostKeyChecking=accept-new"]),
+  ];
+  return { NIX_SSHOPTS: options.join(" ") };
 }
 
 /** `--dry-run`: per node, where it would be built and how much that takes. */

@@ -65,7 +65,7 @@ export const sshBackendOption = {
   choices: ["auto", "ssh2", "openssh"] as const,
   default: "auto" as const,
   describe:
-    "how hosts are reached: ssh2 (built in), openssh (your ssh, one master connection per host), auto: openssh only for hosts that need it (certificates, FIDO keys, IdentityAgent, GSSAPI, @cert-authority)",
+    "how hosts are reached: ssh2 (built in), openssh (your ssh, one master connection per host), auto: openssh only for hosts that need it (certificates, FIDO keys, IdentityAgent, @cert-authority)",
 } as const;
 
 /** The run's SSH connections, one per host, through the backend --ssh names. */

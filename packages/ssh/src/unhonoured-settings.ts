@@ -13,7 +13,6 @@ const UNHONOURED: { keyword: string; why: string; unset?: RegExp; openssh?: true
   },
   { keyword: "pkcs11provider", why: "hardware tokens need OpenSSH", openssh: true },
   { keyword: "securitykeyprovider", why: "FIDO keys need OpenSSH", unset: /^internal$/, openssh: true },
-  { keyword: "gssapiauthentication", why: "hive does not do GSSAPI", unset: /^(no|false)$/, openssh: true },
   { keyword: "addkeystoagent", why: "hive adds no keys to the agent", unset: /^(no|false)$/ },
   { keyword: "canonicalizehostname", why: "hive does not canonicalise host names", unset: /^(no|false)$/ },
   { keyword: "localcommand", why: "hive runs no local command" },
