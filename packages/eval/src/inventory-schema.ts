@@ -67,9 +67,12 @@ export const nodeEntrySchema = z.strictObject({
 
 const count = z.union([z.number().int().min(0), z.string().min(1)]);
 
+// `h1:` with nothing under it (YAML null) is an entry that sets nothing.
+const entry = z.preprocess((v) => (v === null ? {} : v), nodeEntrySchema);
+
 export const inventorySchema = z.strictObject({
-  defaults: nodeEntrySchema.optional(),
-  nodes: z.record(z.string(), nodeEntrySchema).optional(),
+  defaults: entry.optional(),
+  nodes: z.record(z.string(), entry).optional(),
   rollout: z
     .strictObject({
       canary: count.optional(),

@@ -96,7 +96,7 @@ describe("hive.yaml", () => {
   it("refuses a node the hive does not have, and warns of a pattern that matches none", () => {
     const inv = inventory("nodes:\n  h1: {}\n  db-*: {}\n  h9:\n    tags: [x]\n");
     expect(() => inv.checkNodes([h1])).toThrow(/hive\.yaml:4: nodes\.h9: the hive has no node "h9"/);
-    const ok = inventory("nodes:\n  h1: {}\n  db-*: {}\n");
+    const ok = inventory("nodes:\n  h1:\n  db-*: {}\n");
     expect(ok.checkNodes([h1])).toEqual([
       expect.stringMatching(/hive\.yaml:3: the pattern nodes\.db-\* matches no node/),
     ]);
