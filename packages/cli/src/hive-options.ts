@@ -61,14 +61,28 @@ export function nixOptionsFrom(args: HiveArgs): NixOptions {
   return { showTrace: args["show-trace"], impure: args.impure, options };
 }
 
-export function openHive(args: HiveArgs): Promise<Hive> {
+export function openHive(args: HiveArgs, prefetch?: readonly string[]): Promise<Hive> {
   return Hive.open({
     config: args.config,
     cwd: process.cwd(),
     nix: nixOptionsFrom(args),
     onWarning: printWarning,
     inventory: args.inventory,
+    prefetch,
   });
+}
+
+const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * The nodes a command line names outright (`-f REF#NODE`, or `--on` with plain names only), whose
+ * evaluation can start while the hive opens; none when a glob, tag or exclusion needs the hive first.
+ */
+export function namedNodes(args: { config?: string | undefined; on?: string[] | undefined }): string[] {
+  const fragment = args.config?.includes("#") ? args.config.slice(args.config.lastIndexOf("#") + 1) : undefined;
+  if (fragment !== undefined && args.on === undefined) return PLAIN_NAME.test(fragment) ? [fragment] : [];
+  const items = (args.on ?? []).flatMap((v) => v.split(",")).map((v) => v.trim());
+  return items.length > 0 && items.every((i) => PLAIN_NAME.test(i)) ? items : [];
 }
 
 export function nodeFilterFrom(args: { on?: string[] | undefined }): NodeFilter | undefined {

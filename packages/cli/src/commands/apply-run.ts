@@ -14,7 +14,7 @@ import type { Hive } from "@hive/eval";
 import { FleetRun } from "@hive/deploy";
 import { LocalTransport, localBuildSystems } from "@hive/nix";
 import type { SshTransportPool } from "@hive/ssh";
-import { evalLimitsFrom, nodeFilterFrom, openHive } from "../hive-options.js";
+import { evalLimitsFrom, namedNodes, nodeFilterFrom, openHive } from "../hive-options.js";
 import { EXIT } from "../exit-codes.js";
 import { Interrupts } from "../interrupts.js";
 import { jsonRenderer } from "../json-renderer.js";
@@ -113,7 +113,11 @@ async function applyWith(
   // Asked of the local Nix while the hive is evaluated, not after.
   const systems = GOAL_TRAITS[goal].builds ? localBuildSystems() : undefined;
   systems?.catch(() => undefined);
-  const hive = await openHive(args);
+  // Named nodes are evaluated while the hive opens (a mistyped name costs that one query).
+  const hive = await openHive(
+    args,
+    local === undefined && GOAL_TRAITS[goal].builds && !args["dry-run"] ? namedNodes(args) : undefined,
+  );
   interrupts.check();
   const filter = await withOutcomeSelectors(nodeFilterFrom(args), hiveDirectory(hive));
   // -f REF#NODE names its node: that is a selection too.
