@@ -103,22 +103,28 @@ describe("the OpenSSH transport", () => {
   meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };
   defaults = { name, ... }: { networking.hostName = name; system.activationScripts.mark = "echo \${name} > /run/activated-as"; };
   h2 = { deployment.keys.token.keyFile = ./token; };
+  h1 = { deployment.sshTransport = "openssh"; };
 }
 `,
     );
     const env = { SSH_CONFIG_FILE: fleet().sshConfigPath, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" };
-    const applied = await hive(["apply", "--ssh", "openssh"], { cwd: dir, env });
+    const applied = await hive(["apply", "--ssh", "openssh", "--on", "h2"], { cwd: dir, env });
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
     expect(applied.stderr).toMatch(/node h2: reached through OpenSSH \(ssh\), for --ssh openssh/);
     expect(applied.stdout).toMatch(/^h2: succeeded/m);
     expect((await fleet().host("h2").run(["cat", "/run/activated-as", "/run/keys/token"])).stdout).toBe(
       "h2\nopenssh-secret",
     );
-    const again = await hive(["apply", "--ssh", "openssh"], { cwd: dir, env });
+    const again = await hive(["apply", "--ssh", "openssh", "--on", "h2"], { cwd: dir, env });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^h2: unchanged/m);
     const exec = await hive(["exec", "--ssh", "openssh", "--on", "h2", "cat", "/run/activated-as"], { cwd: dir, env });
     expect(exec.code, exec.stderr).toBe(0);
     expect(exec.stdout).toMatch(/h2/);
+    // A node can ask for OpenSSH itself (deployment.sshTransport); --ssh auto honours it.
+    const own = await hive(["apply", "--on", "h1"], { cwd: dir, env });
+    expect(own.code, own.stdout + own.stderr).toBe(0);
+    expect(own.stderr).toMatch(/node h1: reached through OpenSSH \(ssh\), for deployment\.sshTransport = openssh/);
+    expect(own.stderr).not.toMatch(/node h2/);
   });
 });

@@ -27,6 +27,7 @@ export function sshTransports(pool: SshTransportPool, sudo?: SudoUse): (node: No
       target,
       node.deployment.privilegeEscalationCommand,
       feedsSudo ? sudo.password : undefined,
+      node.deployment.sshTransport ?? "auto",
     );
     // Valid ssh(1) flags and ssh_config settings hive cannot act on deploy anyway, with one warning per node.
     if (!warned.has(node.name)) {

@@ -73,6 +73,8 @@ const deploymentSchema = z.object({
   // hive extension: after a switch, fail (and roll back) when a systemd unit failed that had not before.
   checkFailedUnits: z.boolean().optional(),
   healthChecks: z.array(healthCheckSchema).optional(),
+  // hive extension: which SSH reaches the node (--ssh for this node alone).
+  sshTransport: z.enum(["auto", "ssh2", "openssh"]).optional(),
 });
 
 export type HealthCheck = z.infer<typeof healthCheckSchema>;

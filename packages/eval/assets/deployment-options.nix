@@ -58,5 +58,7 @@ in
     # hive extension: after a switch, no systemd unit may have failed that had not failed before.
     checkFailedUnits = mkOption { type = types.bool; default = true; };
     healthChecks = mkOption { type = types.listOf (types.submodule healthCheckType); default = [ ]; };
+    # hive extension: which SSH reaches the node (--ssh, for this node): auto, ssh2 or openssh.
+    sshTransport = mkOption { type = types.enum [ "auto" "ssh2" "openssh" ]; default = "auto"; };
   };
 }

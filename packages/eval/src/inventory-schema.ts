@@ -62,6 +62,7 @@ export const nodeEntrySchema = z.strictObject({
   interactiveSudo: z.boolean().optional(),
   checkFailedUnits: z.boolean().optional(),
   healthChecks: z.array(healthCheckEntry).optional(),
+  sshTransport: z.enum(["auto", "ssh2", "openssh"]).optional(),
   keys: z.record(z.string(), keyEntry).optional(),
 });
 
@@ -104,5 +105,6 @@ export const INVENTORY_FIELDS = [
   "interactiveSudo",
   "checkFailedUnits",
   "healthChecks",
+  "sshTransport",
 ] as const satisfies readonly (keyof NodeEntry)[];
 export type InventoryField = (typeof INVENTORY_FIELDS)[number];

@@ -121,24 +121,30 @@ export class SshTransportPool {
     private readonly backend: SshBackend = "auto",
   ) {}
 
-  /** Why a host goes through OpenSSH under this pool's backend; undefined: through ssh2. */
-  private openSshReason(host: ResolvedHost): string | undefined {
-    if (this.backend === "ssh2") return undefined;
+  /**
+   * Why a host goes through OpenSSH; undefined: through ssh2. The pool's backend (--ssh) decides
+   * when it is not auto; else the node's own (deployment.sshTransport); else what the host needs.
+   */
+  private openSshReason(host: ResolvedHost, nodeBackend: SshBackend): string | undefined {
+    const backend = this.backend !== "auto" ? this.backend : nodeBackend;
+    if (backend === "ssh2") return undefined;
     const lookupName = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
     const ca = certAuthorityFor([...host.knownHostsFiles, ...host.globalKnownHostsFiles], lookupName);
     const reason =
       host.needsOpenSsh ??
       (ca === undefined ? undefined : `a host certificate (@cert-authority at ${ca.file}:${ca.line})`);
-    return reason ?? (this.backend === "openssh" ? "--ssh openssh" : undefined);
+    if (reason !== undefined || backend === "auto") return reason;
+    return this.backend === "openssh" ? "--ssh openssh" : "deployment.sshTransport = openssh";
   }
 
   transportFor(
     target: SshTarget,
     privilegeEscalation: readonly string[],
     sudoPassword?: () => Promise<Buffer>,
+    nodeBackend: SshBackend = "auto",
   ): SshTransport | OpenSshTransport {
     const host = resolveSshTarget(target, this.sources);
-    const reason = this.openSshReason(host);
+    const reason = this.openSshReason(host, nodeBackend);
     const key = JSON.stringify([
       host.user,
       host.hostName,
