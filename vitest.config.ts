@@ -6,12 +6,19 @@ const packages = fileURLToPath(new URL("./packages/", import.meta.url));
 const alias = [{ find: /^@hive\/([a-z]+)$/, replacement: `${packages}$1/src/index.ts` }];
 
 /** Tests against a real fleet: each file brings up its own; two at a time fit two cores. */
-function fleetProject(name: string, dir: string, testTimeout: number, groupOrder: number) {
+function fleetProject(
+  name: string,
+  dir: string,
+  testTimeout: number,
+  groupOrder: number,
+  only: { files?: string[]; env?: Record<string, string> } = {},
+) {
   return {
     resolve: { alias },
     test: {
       name,
-      include: [`test/${dir}/**/*.test.ts`],
+      include: only.files?.map((f) => `test/${dir}/${f}.test.ts`) ?? [`test/${dir}/**/*.test.ts`],
+      ...(only.env ? { env: only.env } : {}),
       globalSetup: ["test/temp-setup.ts", "test/global-setup.ts"],
       testTimeout,
       hookTimeout: 120_000,
@@ -35,6 +42,11 @@ export default defineConfig({
         },
       },
       fleetProject("integration", "integration", 120_000, 1),
+      // The core of a deploy again, every host reached through the OpenSSH transport.
+      fleetProject("openssh", "integration", 120_000, 1, {
+        files: ["apply", "keys", "hive-exec", "fleet-status"],
+        env: { HIVE_SSH: "openssh" },
+      }),
       // Faults injected at chosen moments, each followed by the invariants.
       fleetProject("faults", "faults", 180_000, 2),
     ],

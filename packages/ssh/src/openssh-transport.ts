@@ -5,6 +5,7 @@ import { HiveError, spawnCommand, type ExecOptions, type ExecResult } from "@hiv
 import { EscalatingTransport, type SshTransportOptions } from "./escalating-transport.js";
 import type { ResolvedHost } from "./ssh-config.js";
 import { shellQuote } from "./shell-quote.js";
+import { describeHost } from "./ssh-connection.js";
 
 /** How the operator's `ssh` reaches a host: its config, the node's flags, and hive's known-hosts policy. */
 export interface OpenSshTarget {
@@ -96,7 +97,7 @@ export class OpenSshTransport extends EscalatingTransport {
       );
       if (started.exitCode !== 0) {
         await rm(dir, { recursive: true, force: true });
-        throw sshFailure(this.description, started.stderr, "connect");
+        throw sshFailure(describeHost(this.host), started.stderr, "connect");
       }
       return control;
     })();
@@ -116,7 +117,7 @@ export class OpenSshTransport extends EscalatingTransport {
       options,
     );
     // 255 is ssh's own failure: the connection, not the command.
-    if (result.exitCode === 255) throw sshFailure(this.description, result.stderr, name ?? "a command");
+    if (result.exitCode === 255) throw sshFailure(describeHost(this.host), result.stderr, name ?? "a command");
     return result;
   }
 

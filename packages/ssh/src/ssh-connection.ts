@@ -22,7 +22,8 @@ import type { ResolvedHost } from "./ssh-config.js";
 
 type AuthMethod = Parameters<AuthHandlerMiddleware>[2] extends (m: infer M) => void ? M : never;
 
-function describe(host: ResolvedHost): string {
+/** A host for messages: user, the name it was given (and its address, when another) and port. */
+export function describeHost(host: ResolvedHost): string {
   return `${host.user}@${host.alias}${host.alias === host.hostName ? "" : ` (${host.hostName})`}:${host.port}`;
 }
 
@@ -62,7 +63,7 @@ export class SshConnection {
   ) {}
 
   get description(): string {
-    return describe(this.host);
+    return describeHost(this.host);
   }
 
   static async open(
@@ -80,7 +81,7 @@ export class SshConnection {
     let proxy: ProxiedSocket | undefined;
     try {
       if (via === undefined && host.proxyCommand !== undefined)
-        proxy = await startProxyCommand(host.proxyCommand, describe(host));
+        proxy = await startProxyCommand(host.proxyCommand, describeHost(host));
       const sock = via === undefined ? proxy?.sock : await via.forward(host.hostName, host.port);
       const client = await connectClient(host, options.agent, sock).catch((error: unknown) => {
         throw proxyFailure(host, proxy, error);
@@ -146,7 +147,7 @@ function proxyFailure(host: ResolvedHost, proxy: ProxiedSocket | undefined, erro
   const said = proxy.stderr();
   return new HiveError(
     "HIVE_SSH_CONNECT_FAILED",
-    `${describe(host)}: cannot connect through ProxyCommand ${JSON.stringify(host.proxyCommand)}${said ? `: ${said}` : ""}`,
+    `${describeHost(host)}: cannot connect through ProxyCommand ${JSON.stringify(host.proxyCommand)}${said ? `: ${said}` : ""}`,
     { hint: "run the ProxyCommand by hand to see why it cannot reach the host", cause: error },
   );
 }
@@ -260,7 +261,7 @@ function connectError(
   key: Buffer | undefined,
   tried: { identities: number; encrypted: readonly string[]; agent: boolean },
 ): HiveError {
-  const where = describe(host);
+  const where = describeHost(host);
   if (verdict?.kind === "mismatch" && key) {
     return new HiveError(
       "HIVE_SSH_HOST_KEY_MISMATCH",
