@@ -44,6 +44,8 @@ export interface OpenHiveOptions {
 interface Prefetched {
   nodes: ReadonlySet<string>;
   result: Promise<{ value: unknown; allocatedBytes: number | undefined } | undefined>;
+  /** Stops its nix process: an interruption, or a selection that does not need it. */
+  controller: AbortController;
 }
 
 export interface EvaluatedNode extends NodeConfig {
@@ -88,15 +90,18 @@ export class Hive {
     }
     const query = new EvaluatorQuery(source, options.nix ?? {});
     const names = options.prefetch ?? [];
-    const prefetched: Prefetched | undefined =
-      names.length > 0
-        ? {
-            nodes: new Set(names),
-            result: query
-              .runMeasured(`e.eval ${nixStringList(names)}`, { signal: options.signal })
-              .catch(() => undefined),
-          }
-        : undefined;
+    let prefetched: Prefetched | undefined;
+    if (names.length > 0) {
+      const controller = new AbortController();
+      options.signal?.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
+      prefetched = {
+        nodes: new Set(names),
+        controller,
+        result: query
+          .runMeasured(`e.eval ${nixStringList(names)}`, { signal: controller.signal })
+          .catch(() => undefined),
+      };
+    }
     let raw: unknown;
     try {
       raw = await query.run("e.info", { signal: options.signal });
@@ -124,6 +129,17 @@ export class Hive {
 
   /** The nodes `--on` selects (all without a filter), fetching tags only when the filter needs them. */
   async select(given: NodeFilter | undefined, options: ChunkOptions = {}): Promise<NodeName[]> {
+    let selected: NodeName[] = [];
+    try {
+      selected = await this.selectFrom(given, options);
+      return selected;
+    } finally {
+      // What was evaluated ahead of the selection and is not selected stops now.
+      this.dropPrefetched(selected);
+    }
+  }
+
+  private async selectFrom(given: NodeFilter | undefined, options: ChunkOptions): Promise<NodeName[]> {
     const fragment = this.source.kind === "flake" ? this.source.node : undefined;
     if (fragment !== undefined && given !== undefined)
       throw new HiveError("HIVE_USAGE", `-f ...#${fragment} selects the node ${fragment}, and --on selects too`, {
@@ -247,14 +263,35 @@ export class Hive {
     return { deployment: { ...applied.deployment, ...patch }, sources };
   }
 
-  /** The speculative evaluation, when it covers this chunk and succeeded; used once. */
+  /**
+   * The speculative evaluation, when it covers this chunk and succeeded; used once. It stops with
+   * the chunk's signal, as the chunk's own query would.
+   */
   private async takePrefetched(
     chunk: readonly NodeName[],
+    signal: AbortSignal | undefined,
   ): Promise<{ value: unknown; allocatedBytes: number | undefined } | undefined> {
     const prefetched = this.prefetched;
     if (prefetched === undefined || !chunk.every((n) => prefetched.nodes.has(n))) return undefined;
     this.prefetched = undefined;
-    return prefetched.result;
+    const stop = () => prefetched.controller.abort(signal?.reason);
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      signal?.throwIfAborted();
+      const result = await prefetched.result;
+      signal?.throwIfAborted();
+      return result;
+    } finally {
+      signal?.removeEventListener("abort", stop);
+    }
+  }
+
+  /** The speculative evaluation is not wanted (another selection): its nix process stops. */
+  private dropPrefetched(selected: readonly NodeName[]): void {
+    const prefetched = this.prefetched;
+    if (prefetched === undefined || selected.every((n) => prefetched.nodes.has(n))) return;
+    this.prefetched = undefined;
+    prefetched.controller.abort();
   }
 
   private chunked<T>(
@@ -270,7 +307,7 @@ export class Hive {
       limits,
       async (chunk, signal) => {
         const { value, allocatedBytes } =
-          (queryName === "eval" ? await this.takePrefetched(chunk) : undefined) ??
+          (queryName === "eval" ? await this.takePrefetched(chunk, signal) : undefined) ??
           (await this.query.runMeasured(`e.${queryName} ${nixStringList(chunk)}`, { signal }));
         const raw = asRecord(value, queryName);
         const values = new Map<NodeName, T>();
