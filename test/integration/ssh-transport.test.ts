@@ -5,7 +5,9 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { HiveError } from "@hive/core";
 import { fingerprint, SshTransportPool, type SshTarget } from "@hive/ssh";
+import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
+import { hive } from "../support/hive-fixtures.js";
 
 const run = promisify(execFile);
 const SUDO = ["sudo", "-H", "--"];
@@ -198,6 +200,23 @@ describe("the SSH transport (ssh2) against real sshd", () => {
     const failed = await failure(pool(config).transportFor(target("via-nothing"), SUDO).exec(["true"]));
     expect(failed.code).toBe("HIVE_SSH_CONNECT_FAILED");
     expect(failed.message).toMatch(/cannot connect through ProxyCommand .*: no route to the bastion/);
+
+    // A whole deploy through the bastion: h3 is reached only through h1's ProxyCommand.
+    const dir = join(fleet().dir, "proxied-hive");
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, "hive.nix"),
+      `{\n  meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };\n  h3 = { deployment.targetHost = "via-command"; networking.hostName = "h3"; };\n}\n`,
+    );
+    const before = link.connectionsAccepted;
+    const applied = await hive(["apply"], {
+      cwd: dir,
+      env: { SSH_CONFIG_FILE: config, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" },
+    });
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/^h3: succeeded/m);
+    expect(await h3.currentSystem()).toMatch(/nixos-system-h3/);
+    expect(link.connectionsAccepted - before).toBeGreaterThan(0);
   });
 
   it("resolves Include and Match as OpenSSH does (ssh -G): port, user and an IdentityFile with %h", async () => {

@@ -8,6 +8,8 @@ export interface ProxiedSocket {
   process: ChildProcess;
   /** The last lines the command wrote to stderr, for messages. */
   stderr: () => string;
+  /** Resolves once the command ended and its output was read (or after `ms`, if it goes on). */
+  ended: (ms: number) => Promise<void>;
 }
 
 /**
@@ -20,6 +22,9 @@ export function startProxyCommand(command: string, where: string): Promise<Proxi
     let errors = "";
     child.stderr.on("data", (c: Buffer) => (errors = `${errors}${c.toString()}`.slice(-2000)));
     const stderr = () => errors.trim().split("\n").slice(-3).join("; ");
+    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    const ended = (ms: number) =>
+      Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
     child.once("error", (error) =>
       reject(
         new HiveError("HIVE_SSH_CONNECT_FAILED", `${where}: ProxyCommand ${JSON.stringify(command)} did not start`, {
@@ -32,7 +37,7 @@ export function startProxyCommand(command: string, where: string): Promise<Proxi
       const sock = Duplex.from({ readable: child.stdout, writable: child.stdin });
       child.stdin.on("error", () => undefined);
       child.once("exit", () => sock.destroy());
-      resolve({ sock, process: child, stderr });
+      resolve({ sock, process: child, stderr, ended });
     });
   });
 }

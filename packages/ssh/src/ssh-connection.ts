@@ -83,8 +83,8 @@ export class SshConnection {
       if (via === undefined && host.proxyCommand !== undefined)
         proxy = await startProxyCommand(host.proxyCommand, describeHost(host));
       const sock = via === undefined ? proxy?.sock : await via.forward(host.hostName, host.port);
-      const client = await connectClient(host, options.agent, sock).catch((error: unknown) => {
-        throw proxyFailure(host, proxy, error);
+      const client = await connectClient(host, options.agent, sock).catch(async (error: unknown) => {
+        throw await proxyFailure(host, proxy, error);
       });
       return new SshConnection(host, client, jumps, proxy);
     } catch (error) {
@@ -142,8 +142,10 @@ export class SshConnection {
 }
 
 /** A connection through a ProxyCommand that failed: what the command said is the likely cause. */
-function proxyFailure(host: ResolvedHost, proxy: ProxiedSocket | undefined, error: unknown): unknown {
+async function proxyFailure(host: ResolvedHost, proxy: ProxiedSocket | undefined, error: unknown): Promise<unknown> {
   if (proxy === undefined || !(error instanceof HiveError) || error.code !== "HIVE_SSH_CONNECT_FAILED") return error;
+  // Its last words may still be on their way when the connection fails.
+  await proxy.ended(1000);
   const said = proxy.stderr();
   return new HiveError(
     "HIVE_SSH_CONNECT_FAILED",
