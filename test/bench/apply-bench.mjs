@@ -10,6 +10,7 @@ import { deployToFleet } from "./fleet-deployment.mjs";
 import { SshTransportPool } from "../../packages/ssh/dist/index.js";
 import { Testbed, miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
 import { median } from "./measure.mjs";
+import { resetHosts } from "./cli-fleet.mjs";
 
 const run = promisify(execFile);
 const sh = (script, env = {}) =>
@@ -22,21 +23,6 @@ async function buildSystem() {
   const size = (await run("nix", ["path-info", "--json", "-rS", out], { env: nixEnvironment() })).stdout;
   const infos = JSON.parse(size);
   return { drv, out, paths: infos.length, bytes: infos.reduce((s, i) => s + i.narSize, 0) };
-}
-
-/** Back to a fresh install: no profile, no current system, nothing in the store. */
-async function reset(fleet, names) {
-  await Promise.all(
-    names.map((n) =>
-      fleet
-        .host(n)
-        .run([
-          "sh",
-          "-c",
-          "rm -f /nix/var/nix/profiles/system* /run/current-system && nix-collect-garbage > /dev/null 2>&1",
-        ]),
-    ),
-  );
 }
 
 async function timed(work) {
@@ -53,9 +39,9 @@ export async function applyBench({ rounds = 3 } = {}) {
   try {
     const samples = { nixCopy: [], hivePush: [], xargs: [], serial: [], hive: [], cpu: [], rss: [] };
     for (let round = 0; round < rounds; round++) {
-      await reset(fleet, ["h1"]);
+      await resetHosts(fleet, ["h1"]);
       samples.nixCopy.push(await timed(() => sh(`nix copy --to ssh://h1 ${system.out}`, env)));
-      await reset(fleet, ["h1"]);
+      await resetHosts(fleet, ["h1"]);
       samples.hivePush.push(
         await timed(async () => {
           const pool = new SshTransportPool({ userConfig: fleet.sshConfigPath, home: fleet.dir }, undefined);
@@ -73,13 +59,13 @@ export async function applyBench({ rounds = 3 } = {}) {
         script,
         `set -e\nnix copy --to "ssh://$1" ${system.out}\nssh -F ${fleet.sshConfigPath} "$1" 'nix-env -p /nix/var/nix/profiles/system --set ${system.out} && ${system.out}/bin/switch-to-configuration switch'\n`,
       );
-      await reset(fleet, hosts);
+      await resetHosts(fleet, hosts);
       samples.xargs.push(
         await timed(() => sh(`printf '%s\\n' ${hosts.join(" ")} | xargs -P 10 -n 1 sh ${script}`, env)),
       );
-      await reset(fleet, hosts);
+      await resetHosts(fleet, hosts);
       samples.serial.push(await timed(() => sh(`for h in ${hosts.join(" ")}; do sh ${script} "$h"; done`, env)));
-      await reset(fleet, hosts);
+      await resetHosts(fleet, hosts);
       const cpuBefore = process.cpuUsage();
       let peakRss = process.memoryUsage.rss();
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);

@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { describePlacement, loadMachines, type BuildCapabilities } from "@hive/build";
@@ -6,7 +5,7 @@ import { HiveError } from "@hive/core";
 import type { DryRunRow } from "@hive/deploy";
 import type { Hive } from "@hive/eval";
 import { localBuildSystems, nixOptionArgs } from "@hive/nix";
-import { defaultConfigSources } from "@hive/ssh";
+import { configText, defaultConfigSources, setsStrictness } from "@hive/ssh";
 import { nixOptionsFrom, type HiveArgs } from "./hive-options.js";
 import { plainTable } from "./table.js";
 
@@ -69,15 +68,11 @@ function sshOptionsForNix(): Record<string, string> {
   if (process.env.NIX_SSHOPTS !== undefined) return { NIX_SSHOPTS: process.env.NIX_SSHOPTS };
   const { userConfig, systemConfig } = defaultConfigSources();
   const config = process.env.SSH_CONFIG_FILE;
-  const setsStrictness = [userConfig, systemConfig].some(
-    (file) =>
-      file !== undefined && existsSync(file) && /^\s*stricthostkeychecking\b/im.test(readFileSync(file, "utf8")),
-  );
   const options = [
     ...(config ? ["-F", config] : []),
     "-o",
     "BatchMode=yes",
-    ...(setsStrictness ? [] : ["-o", "StrictHostKeyChecking=accept-new"]),
+    ...(setsStrictness([userConfig, systemConfig].map(configText)) ? [] : ["-o", "StrictHostKeyChecking=accept-new"]),
   ];
   return { NIX_SSHOPTS: options.join(" ") };
 }

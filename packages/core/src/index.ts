@@ -23,6 +23,7 @@ export {
 } from "./node-filter.js";
 export type { ExecOptions, ExecResult, Transport } from "./transport.js";
 export { spawnCommand } from "./spawn-command.js";
+export { feedInput } from "./feed-input.js";
 export { GOALS, GOAL_ALIASES, GOAL_TRAITS, parseGoal, type Goal, type GoalTraits } from "./goals.js";
 export type { DeployEvent, DeployStep, NodeOutcomeKind, NodeResult } from "./events.js";
 export { LineSplitter } from "./line-splitter.js";

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { Readable } from "node:stream";
+import { feedInput } from "./feed-input.js";
 import type { ExecOptions, ExecResult } from "./transport.js";
 
 /**
@@ -36,15 +36,6 @@ export function spawnCommand(
     );
     // A command that exits without reading all its input is not hive's crash.
     stdin.on("error", () => undefined);
-    if (options.stdin === undefined) stdin.end();
-    else if (options.stdin instanceof Readable) {
-      const input = options.stdin;
-      input.pipe(stdin);
-      // Input that breaks off (its producer failed) must not leave the command waiting for more.
-      input.once("error", () => child.kill());
-      input.once("close", () => {
-        if (!input.readableEnded) child.kill();
-      });
-    } else stdin.end(options.stdin);
+    feedInput(options.stdin, stdin, () => child.kill());
   });
 }

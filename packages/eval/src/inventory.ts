@@ -107,13 +107,16 @@ export class Inventory {
       const unknownKey = issue?.code === "unrecognized_keys" ? issue.keys[0] : undefined;
       const where = unknownKey === undefined ? path0 : [...path0, unknownKey];
       const message = unknownKey === undefined ? (issue?.message ?? "invalid") : "unknown field";
-      const inventory = new Inventory(path, doc, lines, [], undefined);
-      throw new HiveError("HIVE_INVENTORY_INVALID", `${inventory.at(where)}: ${describePath(where)}: ${message}`, {
-        hint:
-          unknownKey === undefined
-            ? hintFor(where)
-            : `fields are Colmena's deployment.* names: ${INVENTORY_FIELDS.join(", ")}, keys`,
-      });
+      throw new HiveError(
+        "HIVE_INVENTORY_INVALID",
+        `${path}:${lineOf(doc, lines, where)}: ${describePath(where)}: ${message}`,
+        {
+          hint:
+            unknownKey === undefined
+              ? hintFor(where)
+              : `fields are Colmena's deployment.* names: ${INVENTORY_FIELDS.join(", ")}, keys`,
+        },
+      );
     }
     const data = parsed.data;
     const layers: Layer[] = [];
@@ -127,16 +130,9 @@ export class Inventory {
     return new Inventory(path, doc, lines, layers, data.rollout);
   }
 
-  /** `FILE:LINE` of a key path (the key itself when it exists, else the nearest parent). */
+  /** `FILE:LINE` of a key path. */
   private at(path: readonly string[]): string {
-    for (let n = path.length; n > 0; n--) {
-      const parent = n === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, n - 1), true);
-      if (!isMap(parent)) continue;
-      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path[n - 1]);
-      if (pair && isScalar(pair.key) && pair.key.range)
-        return `${this.file}:${this.lines.linePos(pair.key.range[0]).line}`;
-    }
-    return `${this.file}:1`;
+    return `${this.file}:${lineOf(this.doc, this.lines, path)}`;
   }
 
   /** Every single node the inventory names must be one of the hive's: a typo must not go unnoticed. */
@@ -195,7 +191,7 @@ export class Inventory {
   }
 
   private shortAt(path: readonly string[]): string {
-    return this.at(path).replace(this.file, basename(this.file));
+    return `${basename(this.file)}:${lineOf(this.doc, this.lines, path)}`;
   }
 
   /** The hive's rollout policy with the inventory's `rollout` where the hive's meta left a field unset. */
@@ -224,6 +220,17 @@ function setField(d: Deployment, field: InventoryField, entry: NodeEntry): void 
   }
   const value = entry[field];
   if (value !== undefined) (d as Record<InventoryField, unknown>)[field] = value;
+}
+
+/** The line of a key path: the key itself when it exists, else the nearest parent's; else 1. */
+function lineOf(doc: Document, lines: LineCounter, path: readonly string[]): number {
+  for (let n = path.length; n > 0; n--) {
+    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+    if (!isMap(parent)) continue;
+    const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path[n - 1]);
+    if (pair && isScalar(pair.key) && pair.key.range) return lines.linePos(pair.key.range[0]).line;
+  }
+  return 1;
 }
 
 function describePath(path: readonly string[]): string {

@@ -13,3 +13,4 @@ export { SshConnection } from "./ssh-connection.js";
 export { SshTransport, SshTransportPool, type SshBackend } from "./ssh-transport.js";
 export { OpenSshTransport, type OpenSshTarget } from "./openssh-transport.js";
 export { EscalatingTransport, type SshTransportOptions } from "./escalating-transport.js";
+export { configText, setsStrictness } from "./openssh-settings.js";

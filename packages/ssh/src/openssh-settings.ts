@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** Settings as `ssh -G` prints them: lower-case keywords, a list where a keyword repeats. */
 export type Settings = Record<string, string | string[]>;
@@ -7,16 +8,30 @@ export type Settings = Record<string, string | string[]>;
 const NEEDS_OPENSSH = /^\s*(include|match)\b/im;
 const MENTIONS_STRICTNESS = /^\s*stricthostkeychecking\b/im;
 
-function text(path: string | undefined): string {
+/** A config file's text ("" when there is none). */
+export function configText(path: string | undefined): string {
   return path !== undefined && existsSync(path) ? readFileSync(path, "utf8") : "";
 }
 
 /**
- * Whether these config files need OpenSSH's own resolution: `Include` and `Match` (and what they
- * pull in) are OpenSSH's to interpret; hive's parser handles `Host` blocks alone.
+ * Whether these configs need OpenSSH's own resolution: `Include` and `Match` (and what they pull
+ * in) are OpenSSH's to interpret; hive's parser handles `Host` blocks alone.
  */
-export function needsOpenSsh(files: readonly (string | undefined)[]): boolean {
-  return files.some((f) => NEEDS_OPENSSH.test(text(f)));
+export function needsOpenSsh(texts: readonly string[]): boolean {
+  return texts.some((t) => NEEDS_OPENSSH.test(t));
+}
+
+/** Whether these configs set StrictHostKeyChecking anywhere (else hive's default, accept-new, holds). */
+export function setsStrictness(texts: readonly string[]): boolean {
+  return texts.some((t) => MENTIONS_STRICTNESS.test(t));
+}
+
+/**
+ * How `ssh` is pointed at the user's config: nothing for its own default, ~/.ssh/config (then it
+ * reads /etc/ssh/ssh_config too), `-F FILE` for another (SSH_CONFIG_FILE).
+ */
+export function configFileArgs(userConfig: string | undefined, home: string): string[] {
+  return userConfig !== undefined && userConfig !== join(home, ".ssh", "config") ? ["-F", userConfig] : [];
 }
 
 /**
@@ -28,7 +43,7 @@ export function openSshSettings(
   host: string,
   args: readonly string[],
   home: string,
-  files: readonly (string | undefined)[],
+  texts: readonly string[],
 ): Settings | undefined {
   let output: string;
   try {
@@ -53,7 +68,6 @@ export function openSshSettings(
     settings[key] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
   }
   // `ask` is also what ssh -G prints when nothing sets it: then hive's default (accept-new) holds.
-  if (settings["stricthostkeychecking"] === "ask" && !files.some((f) => MENTIONS_STRICTNESS.test(text(f))))
-    delete settings["stricthostkeychecking"];
+  if (settings["stricthostkeychecking"] === "ask" && !setsStrictness(texts)) delete settings["stricthostkeychecking"];
   return settings;
 }

@@ -3,7 +3,7 @@ import { homedir, userInfo } from "node:os";
 import { isAbsolute, join } from "node:path";
 import SSHConfig from "ssh-config";
 import { HiveError } from "@hive/core";
-import { needsOpenSsh, openSshSettings } from "./openssh-settings.js";
+import { configFileArgs, configText, needsOpenSsh, openSshSettings } from "./openssh-settings.js";
 import { unhonouredSettings } from "./unhonoured-settings.js";
 import { parseSshOptions } from "./ssh-options.js";
 
@@ -59,10 +59,9 @@ export interface ConfigSources {
   home?: string;
 }
 
-function readConfig(path: string | undefined): SSHConfig | undefined {
-  if (path === undefined || !existsSync(path)) return undefined;
+function parseConfig(path: string, text: string): SSHConfig {
   try {
-    return SSHConfig.parse(readFileSync(path, "utf8"));
+    return SSHConfig.parse(text);
   } catch (error) {
     throw new HiveError("HIVE_SSH_CONFIG", `cannot read ssh config ${path}: ${(error as Error).message}`, {
       cause: error,
@@ -139,41 +138,34 @@ function keyNeedingOpenSsh(identityFiles: readonly string[]): string | undefined
 export function resolveSshTarget(target: SshTarget, sources: ConfigSources = defaultConfigSources()): ResolvedHost {
   const commandLine = parseSshOptions(target.sshOptions, target.node);
   const home = sources.home ?? homedir();
-  const configs =
-    commandLine.configFile !== undefined
-      ? [
-          readConfig(
-            expand(commandLine.configFile, home, { hostName: target.host, user: "", port: 22, alias: target.host }),
-          ),
-        ]
-      : [readConfig(sources.userConfig), readConfig(sources.systemConfig)];
   const files =
     commandLine.configFile !== undefined
       ? [expand(commandLine.configFile, home, { hostName: target.host, user: "", port: 22, alias: target.host })]
       : [sources.userConfig, sources.systemConfig];
+  // Each file is read once per resolution.
+  const texts = files.map(configText);
   // Include and Match are OpenSSH's to interpret: then `ssh -G` resolves the host, as ssh would.
-  const resolvedByOpenSsh = needsOpenSsh(files)
+  const resolvedByOpenSsh = needsOpenSsh(texts)
     ? openSshSettings(
         target.host,
         [
-          // ~/.ssh/config is ssh's own default (then it reads /etc/ssh/ssh_config too); another file is -F.
-          ...(commandLine.configFile === undefined &&
-          sources.userConfig !== undefined &&
-          sources.userConfig !== join(home, ".ssh", "config")
-            ? ["-F", sources.userConfig]
-            : []),
+          ...(commandLine.configFile === undefined ? configFileArgs(sources.userConfig, home) : []),
           ...target.sshOptions,
           ...(target.port !== null ? ["-p", String(target.port)] : []),
           ...(target.user !== null ? ["-l", target.user] : []),
         ],
         home,
-        files,
+        texts,
       )
     : undefined;
   const computed: Record<string, string | string[] | undefined>[] =
     resolvedByOpenSsh !== undefined
       ? [resolvedByOpenSsh]
-      : configs.map((c) => (c ? (c.compute(target.host) as Record<string, string | string[] | undefined>) : {}));
+      : files.map((file, i) =>
+          file !== undefined && existsSync(file)
+            ? (parseConfig(file, texts[i] ?? "").compute(target.host) as Record<string, string | string[] | undefined>)
+            : {},
+        );
   const lookup = (key: string): string[] => {
     const fromCommandLine = commandLine.options.get(key.toLowerCase());
     if (fromCommandLine) return fromCommandLine;

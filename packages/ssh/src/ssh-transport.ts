@@ -1,8 +1,6 @@
 import { homedir } from "node:os";
-import { join } from "node:path";
-import { Readable } from "node:stream";
 import type { ClientChannel } from "ssh2";
-import { HiveError, type ExecOptions, type ExecResult } from "@hive/core";
+import { feedInput, HiveError, type ExecOptions, type ExecResult } from "@hive/core";
 import { EscalatingTransport } from "./escalating-transport.js";
 import { SshConnection } from "./ssh-connection.js";
 import {
@@ -15,6 +13,7 @@ import {
 import { shellQuote } from "./shell-quote.js";
 import { certAuthorityFor, knownHostsName } from "./known-hosts.js";
 import { OpenSshTransport } from "./openssh-transport.js";
+import { configFileArgs } from "./openssh-settings.js";
 
 /**
  * A host reached over SSH: one connection, opened on first use and reused by every command
@@ -87,16 +86,7 @@ export class SshTransport extends EscalatingTransport {
             stderr: Buffer.concat(stderr).toString(),
           });
         });
-        if (options.stdin === undefined) channel.end();
-        else if (options.stdin instanceof Readable) {
-          const input = options.stdin;
-          input.pipe(channel);
-          // Input that breaks off (its producer failed) must not leave the command waiting for more.
-          input.once("error", () => channel.close());
-          input.once("close", () => {
-            if (!input.readableEnded) channel.close();
-          });
-        } else channel.end(options.stdin);
+        feedInput(options.stdin, channel, () => channel.close());
       });
     return connection.exec(shellQuote(full), collect);
   }
@@ -173,10 +163,8 @@ export class SshTransportPool {
 
   /** The host as the operator's ssh names it: their config file, the node's flags, port and user. */
   private openSshArgs(target: SshTarget): string[] {
-    const home = this.sources.home ?? homedir();
-    const { userConfig } = this.sources;
     return [
-      ...(userConfig !== undefined && userConfig !== join(home, ".ssh", "config") ? ["-F", userConfig] : []),
+      ...configFileArgs(this.sources.userConfig, this.sources.home ?? homedir()),
       ...target.sshOptions,
       ...(target.port !== null ? ["-p", String(target.port)] : []),
       ...(target.user !== null ? ["-l", target.user] : []),

@@ -73,26 +73,23 @@ export async function runApply(goal: Goal, args: ApplyArgs, mode: ApplyMode = {}
 }
 
 /**
- * `hive rebuild`'s hosts: --target-host replaces the node's target; --build-host is this machine
- * (nothing to do), the target (built there), or another host, whose transport it returns.
+ * `hive rebuild`'s hosts, as settings of its one node: --target-host replaces the node's target;
+ * --build-host is this machine (nothing to do), the target (the node builds on it), or another
+ * host, whose transport it returns.
  */
 function rebuildHosts(
   hive: Hive,
   selected: readonly NodeName[],
   rebuild: RebuildTarget,
   pool: SshTransportPool,
-  args: ApplyArgs,
 ): Transport | undefined {
   const [node] = selected;
   if (node === undefined || selected.length !== 1) throw new Error("hive rebuild selects one node");
   const { target, build } = rebuild;
   // The user and port, when not given, are ssh_config's (as ssh would take them).
   if (target !== undefined) hive.override(node, { targetHost: target.host, targetUser: target.user, targetPort: null });
-  if (build === "here") return undefined;
-  if (build === "target") {
-    args["build-on-target"] = true;
-    return undefined;
-  }
+  if (build === "target") hive.override(node, { buildOnTarget: true });
+  if (build === "here" || build === "target") return undefined;
   return pool.transportFor(
     { host: build.host, port: null, user: build.user, sshOptions: [], node },
     ["sudo", "-H", "--"],
@@ -130,7 +127,7 @@ async function applyWith(
   )
     requireExplicitSelection(hive.info.meta.allowApplyAll, filter);
   const selected = local === undefined ? await hive.select(filter) : await selectLocalNode(hive, local);
-  const buildHost = mode.rebuild === undefined ? undefined : rebuildHosts(hive, selected, mode.rebuild, pool, args);
+  const buildHost = mode.rebuild === undefined ? undefined : rebuildHosts(hive, selected, mode.rebuild, pool);
   if (selected.length === 0 && (GOAL_TRAITS[goal].pushes || GOAL_TRAITS[goal].uploadsKeys))
     throw new HiveError(
       "HIVE_NO_NODES_SELECTED",
