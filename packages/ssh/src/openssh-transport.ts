@@ -90,8 +90,10 @@ export class OpenSshTransport extends EscalatingTransport {
           "ControlPersist=60",
           "-o",
           `ControlPath=${control}`,
+          // Into the background once authenticated, running nothing: the master is then ready.
+          "-f",
+          "-N",
           ...this.openssh.args,
-          "true",
         ],
         {},
       );
