@@ -10,7 +10,11 @@ export interface JsonRenderer {
   readonly runId: string;
   onEvent: (event: DeployEvent) => void;
   /** The last line: counts, and each node's result (its message is in its node-done event). */
-  summary: (results: readonly NodeResult[], durationMs: number) => void;
+  summary: (
+    results: readonly NodeResult[],
+    durationMs: number,
+    transfers?: { uplinkBytes: number; peerBytes: number },
+  ) => void;
   flush: () => void;
 }
 
@@ -44,7 +48,7 @@ export function jsonRenderer(
       else if (event.type === "node-done" && event.outcome === "failed") logger.error(record);
       else logger.info(record);
     },
-    summary: (results, durationMs) => {
+    summary: (results, durationMs, transfers) => {
       const nodes = results.map((r) => {
         const row: Partial<NodeResult> = { ...r };
         delete row.message;
@@ -58,6 +62,7 @@ export function jsonRenderer(
         unchanged: count("unchanged"),
         failed: count("failed"),
         skipped: count("skipped"),
+        ...transfers,
         nodes,
       });
     },

@@ -29,6 +29,8 @@ export type DeployEvent =
   /** Derivations of the node's system built so far, of those it needs built, and what builds now. */
   | { type: "build-progress"; node: NodeName; done: number; total: number; building: string[] }
   | { type: "warning"; node?: NodeName; message: string }
+  /** Store bytes a node received in its push: from this machine (before compression), or from a peer (fan-out). */
+  | { type: "transfer"; node: NodeName; from: NodeName | "deployer"; bytes: number }
   /** A staged rollout opens its next wave (canaries are wave 1 when there are any). */
   | { type: "wave-start"; wave: number; of: number; nodes: NodeName[] }
   | { type: "wave-done"; wave: number; failed: NodeName[] }

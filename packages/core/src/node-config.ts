@@ -55,6 +55,17 @@ const healthCheckSchema = z
   })
   .refine((c) => (c.cmd === null) !== (c.http === null), "must set exactly one of cmd and http");
 
+/** An address peers can reach over the fleet's network: a host name or an IP literal, never an option. */
+const peerAddress = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.:_-]*$/, "must be a host name or an IP address (letters, digits, . : _ -)");
+
+export const fanOutSchema = z.object({
+  address: peerAddress,
+  port: z.number().int().min(1).max(65535),
+  group: z.string().min(1),
+});
+
 const deploymentSchema = z.object({
   targetHost: z.string().min(1).nullable(),
   targetPort: z.number().int().min(1).max(65535).nullable(),
@@ -75,6 +86,8 @@ const deploymentSchema = z.object({
   healthChecks: z.array(healthCheckSchema).optional(),
   // hive extension: which SSH reaches the node (--ssh for this node alone).
   sshTransport: z.enum(["auto", "ssh2", "openssh"]).optional(),
+  // hive extension: where peers reach this host to copy store paths to it (--fan-out), and with whom.
+  fanOut: fanOutSchema.nullable().optional(),
 });
 
 export type HealthCheck = z.infer<typeof healthCheckSchema>;

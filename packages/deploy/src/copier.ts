@@ -12,6 +12,8 @@ export interface CopyOptions {
   onProgress?: (bytes: number, totalBytes: number) => void;
   /** Shares one export among hosts copying at the same time. */
   exporter: ReturnType<SharedExporter["join"]>;
+  /** The root's closure, when the caller has it already. */
+  closure?: readonly PathInfo[];
 }
 
 export interface CopyResult {
@@ -88,7 +90,7 @@ function counter(onBytes: (n: number) => void): Transform {
  * `nix-store --import` over the connection, with backpressure end to end and no temporary files.
  */
 export async function copyClosure(host: Host, root: StorePath, options: CopyOptions): Promise<CopyResult> {
-  const closure = await closureOf([root], host.signal ? { signal: host.signal } : {});
+  const closure = options.closure ?? (await closureOf([root], host.signal ? { signal: host.signal } : {}));
   const state = await queryTarget(host, closure, options.substitute);
   const { missing } = state;
   const total = missing.reduce((sum, p) => sum + p.narSize, 0);

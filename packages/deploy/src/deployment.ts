@@ -33,6 +33,7 @@ import { Host } from "./host.js";
 import { buildOnBuildHost, copyFromBuildHost } from "./build-host.js";
 import type { DeployNode } from "./deploy-node.js";
 import { Rollout, type RolloutPolicy } from "./rollout.js";
+import { PeerBroker } from "./peer-broker.js";
 
 export interface DeploymentOptions extends Omit<
   NodeDeployOptions,
@@ -43,6 +44,7 @@ export interface DeploymentOptions extends Omit<
   | "rebootAfter"
   | "onEvent"
   | "exporter"
+  | "peers"
 > {
   goal: Goal;
   /** Nodes pushed or activated at once (each phase has its own limit). */
@@ -64,6 +66,11 @@ export interface DeploymentOptions extends Omit<
   rollout?: { nodes: readonly NodeName[]; policy: RolloutPolicy };
   /** When a rollout halts, roll back every node this run switched (--rollback-on-halt). */
   rollbackOnHalt?: boolean;
+  /**
+   * Fan-out (--fan-out auto): nodes with deployment.fanOut copy what they share from each other;
+   * a peer copy with no progress for `stallMs` falls back to a direct push.
+   */
+  fanOut?: { stallMs: number };
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -93,6 +100,8 @@ export class Deployment {
   private readonly rollout: Rollout | undefined;
   /** What each node's activation replaced: checked again at a soak, undone if the rollout halts. */
   private readonly switched: SwitchedNodes;
+  /** Fan-out: who holds what, and who copies from whom. */
+  private readonly peers: PeerBroker | undefined;
 
   constructor(private readonly options: DeploymentOptions) {
     this.switched = new SwitchedNodes({
@@ -109,6 +118,10 @@ export class Deployment {
             (e) => this.emit(e),
             () => this.switched.soak(),
           );
+    this.peers =
+      options.fanOut === undefined
+        ? undefined
+        : new PeerBroker({ stallMs: options.fanOut.stallMs, onEvent: (e) => this.emit(e) });
     this.pushQueue = new PQueue({ concurrency: options.parallel });
     this.activateQueue = new PQueue({ concurrency: options.parallel });
     this.holder = {
@@ -180,6 +193,10 @@ export class Deployment {
       rebootAfter: this.options.reboot !== undefined,
       onEvent: (e) => this.emit(e),
       exporter: this.exporter,
+      // Fan-out carries built systems; derivations for a build on the target go direct.
+      ...(this.peers !== undefined && node.kind === "built" && node.deployment.fanOut != null
+        ? { peers: { broker: this.peers, spec: node.deployment.fanOut } }
+        : {}),
     };
     const keys = Object.entries(node.deployment.keys);
     const keysAt = (when: "pre-activation" | "post-activation" | "all") =>
@@ -322,6 +339,7 @@ export class Deployment {
   /** Waits for every node added so far, and returns one result per node. */
   async finish(): Promise<NodeResult[]> {
     await Promise.all(this.running);
+    await this.peers?.close();
     const halted = this.rollout?.halted;
     if (halted !== undefined && this.options.rollbackOnHalt === true)
       await this.switched.rollBack(`the rollout halted (${halted})`, this.activateQueue);

@@ -8,15 +8,16 @@ import {
   type HealthCheck,
   type StorePath,
 } from "@hive/core";
-import { invalidPaths } from "@hive/nix";
+import { closureOf, invalidPaths, type PathInfo } from "@hive/nix";
 import { activate, type ActivationPlan } from "./activator.js";
 import { activationFailure, hostNow } from "./activation-failure.js";
 import type { HostState } from "./host-state.js";
 import type { Host } from "./host.js";
 import { checksBudgetSeconds, failedUnitsCheck, runHealthChecks } from "./health-checks.js";
-import { copyClosure } from "./copier.js";
+import { copyClosure, queryTarget, refuseIfFull } from "./copier.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
+import type { Holding, PeerBroker, PeerSpec } from "./peer-broker.js";
 
 export interface NodeDeployOptions {
   goal: Goal;
@@ -46,6 +47,8 @@ export interface NodeDeployOptions {
   activationTimeoutMs: number;
   /** Take a host's deploy lock even from a live holder (--break-lock). */
   breakLock: boolean;
+  /** Fan-out: the run's broker and this node's place in it (deployment.fanOut, --fan-out auto). */
+  peers?: { broker: PeerBroker; spec: PeerSpec };
 }
 
 /** How long a host may stay unreachable while it activates before hive stops waiting for it. */
@@ -96,10 +99,19 @@ export async function refuseUnknownProfile(host: Host, state: HostState, options
   );
 }
 
-/** Pushes a node's system to it (unless there is nothing to push). */
+/** Pushes a node's system to it (unless there is nothing to push); with fan-out, from peers first. */
 export async function pushNode(host: Host, system: StorePath, options: NodeDeployOptions): Promise<void> {
   const node = host.node;
   options.onEvent({ type: "step", node, step: "push" });
+  const peers = options.peers;
+  let closure: PathInfo[] | undefined;
+  let holding: Holding | undefined;
+  if (peers !== undefined) {
+    closure = await closureOf([system], host.signal ? { signal: host.signal } : {});
+    const state = await queryTarget(host, closure, options.substitute);
+    refuseIfFull(host, state);
+    holding = await peers.broker.fill(host, peers.spec, closure, state.missing);
+  }
   // Hosts pushing at the same time share one export of what they lack.
   const exporter = options.exporter.join();
   try {
@@ -107,14 +119,20 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
       gzip: options.gzip,
       substitute: options.substitute,
       exporter,
+      ...(closure !== undefined ? { closure } : {}),
       onProgress: (bytes, totalBytes) => options.onEvent({ type: "progress", node, step: "push", bytes, totalBytes }),
     });
+    if (result.bytes > 0) options.onEvent({ type: "transfer", node, from: "deployer", bytes: result.bytes });
     options.onEvent({
       type: "log",
       node,
       step: "push",
       line: `${result.copied} of ${result.paths} paths copied (${result.bytes} bytes)`,
     });
+    holding?.done(true);
+  } catch (error) {
+    holding?.done(false);
+    throw error;
   } finally {
     exporter.leave();
   }

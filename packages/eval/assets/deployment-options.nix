@@ -38,6 +38,14 @@ let
       initialDelay = mkOption { type = types.ints.unsigned; default = 0; };
     };
   };
+  # hive extension: where peers reach this host's sshd to copy store paths to it, and with whom.
+  fanOutType = { ... }: {
+    options = {
+      address = mkOption { type = types.str; };
+      port = mkOption { type = types.ints.unsigned; default = 22; };
+      group = mkOption { type = types.str; default = "default"; };
+    };
+  };
 in
 {
   options.deployment = {
@@ -60,5 +68,7 @@ in
     healthChecks = mkOption { type = types.listOf (types.submodule healthCheckType); default = [ ]; };
     # hive extension: which SSH reaches the node (--ssh, for this node): auto, ssh2 or openssh.
     sshTransport = mkOption { type = types.enum [ "auto" "ssh2" "openssh" ]; default = "auto"; };
+    # hive extension: with --fan-out auto, hosts of one group copy what they share from each other.
+    fanOut = mkOption { type = types.nullOr (types.submodule fanOutType); default = null; };
   };
 }

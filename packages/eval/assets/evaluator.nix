@@ -180,6 +180,7 @@ let
       interactiveSudo = d.interactiveSudo or false;
       checkFailedUnits = d.checkFailedUnits or true;
       sshTransport = d.sshTransport or "auto";
+      fanOut = if (d.fanOut or null) == null then null else { inherit (d.fanOut) address port group; };
       healthChecks = map (c: { inherit (c) name cmd http from status body timeout retries interval initialDelay; })
         (d.healthChecks or [ ]);
       keys = mapAttrs (_: keyJson) d.keys;
@@ -190,7 +191,7 @@ let
   # fills in only the others. nixpkgs' module system reports `highestPrio`; 1500 is a default's.
   inventoryFields = [ "targetHost" "targetPort" "targetUser" "allowLocalDeployment" "buildOnTarget" "tags"
     "replaceUnknownProfiles" "privilegeEscalationCommand" "sshOptions" "magicRollback" "interactiveSudo"
-    "checkFailedUnits" "healthChecks" "sshTransport" ];
+    "checkFailedUnits" "healthChecks" "sshTransport" "fanOut" ];
   deploymentOptionsOf = name:
     if isNixos then value.${name}.options.deployment or { }
     else if isEvaluated then value.nodes.${name}.options.deployment or { }

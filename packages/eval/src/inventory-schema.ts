@@ -63,6 +63,14 @@ export const nodeEntrySchema = z.strictObject({
   checkFailedUnits: z.boolean().optional(),
   healthChecks: z.array(healthCheckEntry).optional(),
   sshTransport: z.enum(["auto", "ssh2", "openssh"]).optional(),
+  fanOut: z
+    .strictObject({
+      address: z.string().min(1),
+      port: z.number().int().min(1).max(65535).optional(),
+      group: z.string().min(1).optional(),
+    })
+    .nullable()
+    .optional(),
   keys: z.record(z.string(), keyEntry).optional(),
 });
 
@@ -106,5 +114,6 @@ export const INVENTORY_FIELDS = [
   "checkFailedUnits",
   "healthChecks",
   "sshTransport",
+  "fanOut",
 ] as const satisfies readonly (keyof NodeEntry)[];
 export type InventoryField = (typeof INVENTORY_FIELDS)[number];

@@ -218,6 +218,11 @@ function setField(d: Deployment, field: InventoryField, entry: NodeEntry): void 
     d.healthChecks = (entry.healthChecks ?? []).map(healthCheckFrom);
     return;
   }
+  if (field === "fanOut") {
+    const f = entry.fanOut;
+    d.fanOut = f == null ? null : { address: f.address, port: f.port ?? 22, group: f.group ?? "default" };
+    return;
+  }
   const value = entry[field];
   if (value !== undefined) (d as Record<InventoryField, unknown>)[field] = value;
 }

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestbedHost, type HostSpec, type HostStartOptions, type HostState } from "./host.js";
-import { LinkProxy, type LinkOptions } from "./link-proxy.js";
+import { LinkProxy, Uplink, type LinkOptions } from "./link-proxy.js";
 import { killProcesses, processesOfHostsUnder } from "./namespaces.js";
 import { runChecked } from "./run.js";
 
@@ -152,6 +152,20 @@ export class Testbed {
     this.proxies.set(name, proxy);
     await this.writeClientFiles();
     return proxy;
+  }
+
+  /**
+   * Puts every host behind one shared link (a deployer's uplink: one bandwidth budget and latency
+   * for all of them, reached as `<name>-link`), while hosts still reach each other directly.
+   */
+  async uplink(options: Omit<LinkOptions, "uplink">): Promise<Uplink> {
+    const uplink = new Uplink();
+    for (const host of this.hosts) {
+      if (this.proxies.has(host.name)) throw new Error(`host ${host.name} has a link already`);
+      this.proxies.set(host.name, await LinkProxy.start({ targetPort: host.port, ...options, uplink }));
+    }
+    await this.writeClientFiles();
+    return uplink;
   }
 
   /** Rewrites ssh_config and known_hosts (after a host moved to another port, or a link was added). */

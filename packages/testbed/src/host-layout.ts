@@ -43,7 +43,7 @@ Port ${port}
 ListenAddress 127.0.0.1
 HostKey /etc/ssh/ssh_host_ed25519_key
 PidFile /run/sshd.pid
-AuthorizedKeysFile /etc/ssh/authorized_keys.d/%u
+AuthorizedKeysFile %h/.ssh/authorized_keys /etc/ssh/authorized_keys.d/%u
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no

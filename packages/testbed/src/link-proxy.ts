@@ -5,6 +5,27 @@ export interface LinkOptions {
   latencyMs?: number;
   /** Bandwidth cap per direction, in bytes per second (unlimited when absent). */
   bytesPerSecond?: number;
+  /**
+   * One bandwidth budget shared by every link given the same Uplink (a deployer's uplink in
+   * front of many hosts); without it, each connection has the whole cap to itself.
+   */
+  uplink?: Uplink;
+}
+
+/** A shared link: when each direction is next free, across every connection of every link on it. */
+export class Uplink {
+  /** [towards the hosts, back from them]. */
+  readonly freeAt: [number, number] = [0, 0];
+  private readonly links: LinkProxy[] = [];
+
+  add(link: LinkProxy): void {
+    this.links.push(link);
+  }
+
+  /** Bytes forwarded through every link on this uplink, both directions. */
+  get bytesForwarded(): number {
+    return this.links.reduce((sum, l) => sum + l.bytesForwarded, 0);
+  }
 }
 
 const HIGH_WATER = 1 << 20;
@@ -20,6 +41,8 @@ class Lane {
     private readonly from: Socket,
     private readonly to: Socket,
     private readonly link: LinkProxy,
+    /** 0: towards the host, 1: back (which half of a shared uplink it uses). */
+    private readonly direction: 0 | 1,
   ) {
     from.on("data", (chunk: Buffer) => this.push(chunk));
     from.on("end", () => this.push(undefined));
@@ -36,7 +59,10 @@ class Lane {
     }
     const now = Date.now();
     const bps = this.link.bytesPerSecond;
-    const sent = Math.max(now, this.lastDeparture - this.link.latencyMs) + (bps ? (chunk.length / bps) * 1000 : 0);
+    const uplink = this.link.uplink;
+    const free = uplink ? uplink.freeAt[this.direction] : this.lastDeparture - this.link.latencyMs;
+    const sent = Math.max(now, free) + (bps ? (chunk.length / bps) * 1000 : 0);
+    if (uplink) uplink.freeAt[this.direction] = sent;
     const at = Math.max(sent + this.link.latencyMs, this.lastDeparture);
     this.lastDeparture = at;
     this.queue.push({ chunk, at });
@@ -82,6 +108,7 @@ class Lane {
 export class LinkProxy {
   latencyMs: number;
   bytesPerSecond: number | undefined;
+  readonly uplink: Uplink | undefined;
   /** Bytes forwarded in both directions since the link started. */
   bytesForwarded = 0;
   /** Connections accepted since the link started. */
@@ -95,6 +122,8 @@ export class LinkProxy {
   private constructor(targetPort: number, options: LinkOptions) {
     this.latencyMs = options.latencyMs ?? 0;
     this.bytesPerSecond = options.bytesPerSecond;
+    this.uplink = options.uplink;
+    options.uplink?.add(this);
     this.server = createServer((client) => this.accept(client, targetPort));
   }
 
@@ -119,7 +148,7 @@ export class LinkProxy {
     this.connectionsAccepted++;
     const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
     const connection = { client, upstream, lanes: [] as Lane[] };
-    connection.lanes.push(new Lane(client, upstream, this), new Lane(upstream, client, this));
+    connection.lanes.push(new Lane(client, upstream, this, 0), new Lane(upstream, client, this, 1));
     this.connections.add(connection);
     const close = () => {
       connection.lanes.forEach((l) => l.stop());

@@ -31,6 +31,18 @@ export function withApplyOptions<T>(y: Argv<T>) {
       default: true,
       describe: "compress closures on the wire (--no-gzip to turn off)",
     })
+    .option("fan-out", {
+      type: "string",
+      choices: ["auto", "off"],
+      default: "auto",
+      describe:
+        "auto: hosts with deployment.fanOut copy the paths they share from each other, so each crosses this machine's link about once; off: every host from here",
+    })
+    .option("fan-out-stall", {
+      type: "number",
+      default: 30,
+      describe: "seconds a copy between hosts may make no progress before that host is pushed direct",
+    })
     .option("substitute", {
       // Colmena spells it both ways: --no-substitute and --no-substitutes.
       alias: "substitutes",
@@ -148,6 +160,8 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   "build-on-target"?: boolean | undefined;
   "dry-run": boolean;
   gzip: boolean;
+  "fan-out": string;
+  "fan-out-stall": number;
   keys: boolean;
   "keep-result": boolean;
   reboot: boolean;

@@ -23,6 +23,7 @@ import { planJson, renderPlan } from "../plan.js";
 import { buildCapabilities, dryRunTable, schedulerOptions } from "../build-setup.js";
 import { printError, printWarning } from "../report.js";
 import { NodeTimes } from "../node-times.js";
+import { TransferTally } from "../transfer-tally.js";
 import { stepSummary, writeStepSummary } from "../step-summary.js";
 import { rolloutPolicyFrom } from "../rollout-options.js";
 import { recordLastRun, withOutcomeSelectors } from "../last-run.js";
@@ -186,6 +187,7 @@ async function applyWith(
     forceReplaceUnknownProfiles: args["force-replace-unknown-profiles"],
     activationTimeoutMs: args["activation-timeout"] * 1000,
     breakLock: args["break-lock"],
+    ...(args["fan-out"] === "auto" ? { fanOut: { stallMs: args["fan-out-stall"] * 1000 } } : {}),
     confirmTimeoutMs: args["magic-rollback"] ? args["confirm-timeout"] * 1000 : 0,
     ...(rolloutPolicy !== undefined ? { rolloutPolicy } : {}),
     rollbackOnHalt: args["rollback-on-halt"] || fromHive?.rollbackOnHalt === true,
@@ -194,6 +196,7 @@ async function applyWith(
   });
   setCurrent(run);
   const times = new NodeTimes();
+  const transfers = new TransferTally();
   const commandName = mode.local ? "apply-local" : mode.rebuild ? "rebuild" : "apply";
   // Each stage renders on its own: the header names what runs ("build", "apply switch", "apply-local boot").
   const staged = async (stageGoal: Goal, work: (onEvent: (e: DeployEvent) => void) => Promise<NodeResult[]>) => {
@@ -202,6 +205,7 @@ async function applyWith(
     try {
       return await work((event) => {
         times.onEvent(event);
+        transfers.onEvent(event);
         renderer.onEvent(event);
       });
     } finally {
@@ -262,10 +266,15 @@ async function applyWith(
   else if (args["log-format"] === "github")
     printWarning("GITHUB_STEP_SUMMARY is not set: no step summary written (it is set in GitHub Actions jobs)");
   if (json) {
-    json.summary(results, Date.now() - startedAt);
+    json.summary(results, Date.now() - startedAt, {
+      uplinkBytes: transfers.uplinkBytes,
+      peerBytes: transfers.peerBytes,
+    });
     json.flush();
   } else {
     process.stdout.write(`\n${results.map(summaryPainter(args)).join("\n")}\n`);
+    const moved = transfers.line();
+    if (moved !== undefined) process.stdout.write(`${moved}\n`);
   }
   if (results.some((s) => s.outcome === "failed")) process.exitCode = EXIT.nodesFailed;
   if (interrupts.count > 0) process.exitCode = EXIT.interrupted;

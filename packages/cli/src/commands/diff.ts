@@ -26,6 +26,8 @@ export function diffCommand<T>(y: Argv<T>): Argv<T> {
         {
           ...args,
           gzip: true,
+          "fan-out": "off",
+          "fan-out-stall": 30,
           keys: false,
           "keep-result": false,
           reboot: false,
