@@ -40,6 +40,7 @@ const event = z.discriminatedUnion("type", [
     })
     .strict(),
   z.object({ ...common, type: z.literal("warning"), node: z.string().optional(), message: z.string() }).strict(),
+  z.object({ ...common, type: z.literal("transfer"), node: z.string(), from: z.string(), bytes: z.number() }).strict(),
   z
     .object({
       ...common,
@@ -63,6 +64,8 @@ const event = z.discriminatedUnion("type", [
       unchanged: z.number(),
       failed: z.number(),
       skipped: z.number(),
+      uplinkBytes: z.number(),
+      peerBytes: z.number(),
       nodes: z.array(
         z
           .object({

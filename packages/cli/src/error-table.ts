@@ -135,6 +135,12 @@ export const ERROR_TABLE: Record<HiveErrorCode, ErrorEntry> = {
     meaning: "the host's store has less free space than the paths to copy need; nothing was sent",
     hint: "free space on the host (nix-collect-garbage -d removes old generations), then run again",
   },
+  HIVE_PEER_CONTENT_MISMATCH: {
+    exit: EXIT.nodesFailed,
+    meaning:
+      "fan-out: a peer sent store paths whose content differs from what this machine built; the node was not activated",
+    hint: "treat the peer as compromised; the message names the paths now in the host's store: delete or repair them before deploying it again",
+  },
   HIVE_INTERRUPTED: {
     exit: EXIT.interrupted,
     meaning: "the run was interrupted (Ctrl-C, SIGTERM or SIGHUP)",

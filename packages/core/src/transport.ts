@@ -34,4 +34,9 @@ export interface Transport {
   readonly sshAddress?: { user: string; hostName: string; port: number } | undefined;
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
+  /**
+   * Later commands go over a new connection (proving the host still lets hive in), while commands
+   * running now finish on the old one. Without it, `close` does (and stops what runs).
+   */
+  reconnect?(): Promise<void>;
 }

@@ -49,9 +49,12 @@ export class Host {
     return result;
   }
 
-  /** Drops the connection: the next command opens a new one (to prove the host still lets hive in). */
+  /**
+   * The next command opens a new connection (to prove the host still lets hive in); commands
+   * running on the old one (a copy to a peer) finish there.
+   */
   reconnect(): Promise<void> {
-    return this.transport.close();
+    return this.transport.reconnect ? this.transport.reconnect() : this.transport.close();
   }
 
   /** Where a symlink leads (every link followed), or undefined if it or its target is absent. */

@@ -11,6 +11,7 @@ export { activateNode, isUnchanged, knownHere, pushNode, type NodeDeployOptions 
 export { keyContent, uploadKeys, type KeySources } from "./keys.js";
 export { rebootAndWait } from "./reboot.js";
 export { SharedExporter } from "./shared-export.js";
+export { authorizePeer, makeSenderKey, removeSenderKey, verifyPeerCopy, type SenderKey } from "./peer-copy.js";
 export { ExportSplitter } from "./export-splitter.js";
 export {
   appendHistory,

@@ -2,7 +2,14 @@ import { randomBytes } from "node:crypto";
 import { isHiveError, type DeployEvent, type NodeName } from "@hive/core";
 import type { PathInfo } from "@hive/nix";
 import type { Host } from "./host.js";
-import { copyBetweenPeers, makeSenderKey, removeSenderKey, type PeerAddress, type SenderKey } from "./peer-copy.js";
+import {
+  copyBetweenPeers,
+  makeSenderKey,
+  removeSenderKey,
+  verifyPeerCopy,
+  type PeerAddress,
+  type SenderKey,
+} from "./peer-copy.js";
 
 /** A node's place in fan-out (deployment.fanOut): where peers reach it, and who may copy with it. */
 export interface PeerSpec extends PeerAddress {
@@ -140,6 +147,7 @@ export class PeerBroker {
             bytes: Math.min(sent, bytesOf(paths)),
           }),
       });
+      await verifyPeerCopy(to.host, source.node, paths);
       const ms = Math.max(1, Date.now() - started);
       source.speed = Math.max(source.speed, bytes / ms);
       this.options.onEvent({ type: "transfer", node: to.node, from: source.node, bytes });
@@ -150,7 +158,10 @@ export class PeerBroker {
         line: `${paths.length} paths (${mib(bytes)}) copied from peer ${source.node} in ${(ms / 1000).toFixed(1)} s`,
       });
     } catch (error) {
-      if (to.host.signal?.aborted) throw error;
+      // Content other than what was built is not a fault to route around: the node fails.
+      if (to.host.signal?.aborted || (isHiveError(error) && error.code === "HIVE_PEER_CONTENT_MISMATCH")) throw error;
+      // What arrived before the copy broke is checked too, before the direct push relies on it.
+      await verifyPeerCopy(to.host, source.node, paths);
       const why = isHiveError(error) ? error.message : String(error);
       this.options.onEvent({
         type: "warning",

@@ -1,5 +1,5 @@
 import { HiveError, type NodeName } from "@hive/core";
-import type { PathInfo } from "@hive/nix";
+import { narHashes, type PathInfo } from "@hive/nix";
 import type { Host } from "./host.js";
 
 /** Where peers reach a host's sshd (deployment.fanOut): an address on the fleet's own network. */
@@ -125,10 +125,51 @@ export interface PeerCopyOptions {
   onProgress?: (bytes: number) => void;
 }
 
+/** A sender's key let in on a receiver: the receiver's host keys as known_hosts lines, and the way out. */
+export interface PeerAuthorization {
+  knownHosts: string;
+  revoke(): Promise<void>;
+}
+
+/**
+ * Lets a sender's ephemeral key in on the receiver for \`nix-store --import\` alone (see AUTHORIZE);
+ * `revoke` removes it again and never fails.
+ */
+export async function authorizePeer(
+  receiver: Host,
+  receiverAddress: PeerAddress,
+  key: SenderKey,
+  senderAddress: PeerAddress,
+  marker: string,
+): Promise<PeerAuthorization> {
+  const keyOptions = `restrict,command="nix-store --import"${fromOption(senderAddress.address)}`;
+  const revoke = async () => {
+    await receiver
+      .exec(["sh", "-c", DEAUTHORIZE, "hive-fan-out", marker], { privileged: true, signal: null })
+      .catch(() => undefined);
+  };
+  const authorized = await receiver
+    .exec(["sh", "-c", AUTHORIZE, "hive-fan-out", marker, keyOptions, key.publicKey], { privileged: true })
+    .catch(async (error: unknown) => {
+      await revoke();
+      throw error;
+    });
+  if (authorized.exitCode !== 0) {
+    await revoke();
+    throw failure(receiver.node, "letting the peer's key in failed", authorized.stderr, authorized.exitCode);
+  }
+  const knownHosts = authorized.stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => `${knownHostsName(receiverAddress)} ${l.trim()}`)
+    .join("\n");
+  return { knownHosts, revoke };
+}
+
 /**
  * Copies `paths` (each valid on the sender, with its closure) from `sender` to `receiver` over
- * the fleet's own network: authorizes the sender's ephemeral key on the receiver, runs the copy
- * on the sender, and always removes the authorization again. Resolves with the bytes sent.
+ * the fleet's own network: lets the sender's ephemeral key in on the receiver, runs the copy on
+ * the sender, and always revokes the key again. Resolves with the bytes sent.
  */
 export async function copyBetweenPeers(
   sender: Host,
@@ -139,24 +180,11 @@ export async function copyBetweenPeers(
   paths: readonly PathInfo[],
   options: PeerCopyOptions,
 ): Promise<number> {
-  const keyOptions = `restrict,command="nix-store --import"${fromOption(senderAddress.address)}`;
-  const authorized = await receiver.exec(
-    ["sh", "-c", AUTHORIZE, "hive-fan-out", options.marker, keyOptions, key.publicKey],
-    { privileged: true },
-  );
+  const authorization = await authorizePeer(receiver, receiverAddress, key, senderAddress, options.marker);
   try {
-    if (authorized.exitCode !== 0)
-      throw failure(receiver.node, "letting the peer's key in failed", authorized.stderr, authorized.exitCode);
-    const known = authorized.stdout
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((l) => `${knownHostsName(receiverAddress)} ${l.trim()}`)
-      .join("\n");
-    return await send(sender, key, receiverAddress, known, paths, options);
+    return await send(sender, key, receiverAddress, authorization.knownHosts, paths, options);
   } finally {
-    await receiver
-      .exec(["sh", "-c", DEAUTHORIZE, "hive-fan-out", options.marker], { privileged: true, signal: null })
-      .catch(() => undefined);
+    await authorization.revoke();
   }
 }
 
@@ -224,4 +252,49 @@ async function send(
     clearTimeout(timer);
     outer?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * Of the paths on stdin, those valid on the host, then "---", then their NAR hashes as its store
+ * recorded them (computed from the bytes it imported), in the same order.
+ */
+const RECEIVED_HASHES = `
+paths=$(cat)
+invalid=$(printf '%s\\n' "$paths" | xargs -r nix-store --check-validity --print-invalid) || exit 3
+if [ -z "$invalid" ]; then valid=$paths; else valid=$(printf '%s\\n' "$paths" | grep -v -x -F -e "$invalid"); fi
+[ -n "$valid" ] || exit 0
+printf '%s\\n' "$valid"
+echo ---
+printf '%s\\n' "$valid" | xargs nix-store --query --hash
+`;
+
+/**
+ * Checks that what a peer sent is what this machine built: the receiver's store hashed each NAR
+ * as it imported it, and those hashes must be this machine's. Run after every peer copy, whole or
+ * cut short (a peer could send a poisoned path and then drop the link). A peer that sent anything
+ * else (compromised, or its store corrupt) fails the node, which is then never activated.
+ */
+export async function verifyPeerCopy(receiver: Host, from: NodeName, paths: readonly PathInfo[]): Promise<void> {
+  if (paths.length === 0) return;
+  const { stdout } = await receiver.run("push", ["sh", "-c", RECEIVED_HASHES, "hive-verify"], {
+    privileged: true,
+    stdin: `${paths.map((p) => p.path).join("\n")}\n`,
+  });
+  const [head = "", tail = ""] = stdout.split("\n---\n");
+  const valid = head.split("\n").filter((l) => l.startsWith("/"));
+  const received = tail.split("\n").filter((l) => l !== "");
+  const byPath = new Map(paths.map((p) => [p.path as string, p.path]));
+  const ours = await narHashes(
+    valid.flatMap((v) => byPath.get(v) ?? []),
+    receiver.signal ? { signal: receiver.signal } : {},
+  );
+  const differ = valid.filter((p, i) => !byPath.has(p) || received[i] !== ours[i]);
+  if (differ.length > 0)
+    throw new HiveError(
+      "HIVE_PEER_CONTENT_MISMATCH",
+      `node ${receiver.node}: push: peer ${from} sent ${differ.length} path(s) whose content differs from what this machine built; they are in ${receiver.description}'s store now: ${differ.slice(0, 5).join(" ")}${differ.length > 5 ? " ..." : ""}`,
+      {
+        hint: `treat ${from} as compromised (or its store as corrupt); delete those paths on ${receiver.node} (nix-store --delete) before deploying it again`,
+      },
+    );
 }

@@ -11,5 +11,13 @@ export {
 } from "./nix-command.js";
 export { summarizeNixError } from "./nix-error.js";
 export { localBuildSystems, readNixInfo, type NixInfo } from "./nix-info.js";
-export { addGcRoot, closureOf, exportPaths, invalidPaths, realiseDerivation, type PathInfo } from "./store.js";
+export {
+  addGcRoot,
+  closureOf,
+  exportPaths,
+  invalidPaths,
+  narHashes,
+  realiseDerivation,
+  type PathInfo,
+} from "./store.js";
 export { LocalTransport } from "./local-transport.js";

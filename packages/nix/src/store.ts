@@ -119,6 +119,16 @@ export async function invalidPaths(
   return new Set(stdout.split("\n").filter((l) => l !== ""));
 }
 
+/** Each path's NAR hash as this machine's store records it (`nix-store --query --hash`), in order. */
+export async function narHashes(
+  paths: readonly StorePath[],
+  options: { signal?: AbortSignal } = {},
+): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const { stdout } = await runNix("nix-store", ["--query", "--hash", ...paths], options);
+  return stdout.split("\n").filter((l) => l !== "");
+}
+
 /** Makes `path` a GC root through an indirect root at `link` (a symlink hive owns). */
 export async function addGcRoot(path: StorePath, link: string, options: { signal?: AbortSignal } = {}): Promise<void> {
   await runNix("nix-store", ["--realise", "--add-root", link, "--indirect", path], options);

@@ -124,11 +124,20 @@ export class OpenSshTransport extends EscalatingTransport {
   }
 
   async close(): Promise<void> {
+    await this.leaveMaster("exit");
+  }
+
+  /** Later commands go through a new master; sessions on the old one finish (`-O stop`), then it exits. */
+  async reconnect(): Promise<void> {
+    await this.leaveMaster("stop");
+  }
+
+  private async leaveMaster(how: "exit" | "stop"): Promise<void> {
     const master = this.master;
     this.master = undefined;
     const control = await master?.catch(() => undefined);
     if (control === undefined) return;
-    await this.ssh(["-o", `ControlPath=${control}`, "-O", "exit", ...this.openssh.args], {}).catch(() => undefined);
+    await this.ssh(["-o", `ControlPath=${control}`, "-O", how, ...this.openssh.args], {}).catch(() => undefined);
     await rm(join(control, ".."), { recursive: true, force: true });
   }
 }

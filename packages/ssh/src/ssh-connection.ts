@@ -55,6 +55,11 @@ function loadIdentities(host: ResolvedHost): { keys: { path: string; key: Buffer
  * agent and identity files. Channels are multiplexed over it.
  */
 export class SshConnection {
+  /** Commands running over it now. */
+  private running = 0;
+  /** End once the commands running now have ended (a reconnect that lets them finish). */
+  private ending = false;
+
   private constructor(
     readonly host: ResolvedHost,
     private readonly client: Client,
@@ -124,10 +129,22 @@ export class SshConnection {
             }),
           );
         } else {
-          use(channel).then(resolve, reject);
+          this.running++;
+          use(channel)
+            .finally(() => {
+              this.running--;
+              if (this.ending && this.running === 0) this.end();
+            })
+            .then(resolve, reject);
         }
       });
     });
+  }
+
+  /** Ends the connection once the commands running over it have ended (at once if none run). */
+  endWhenIdle(): void {
+    this.ending = true;
+    if (this.running === 0) this.end();
   }
 
   onClose(listener: () => void): void {

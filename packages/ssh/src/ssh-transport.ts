@@ -96,6 +96,13 @@ export class SshTransport extends EscalatingTransport {
     this.connection = undefined;
     if (connection) (await connection.catch(() => undefined))?.end();
   }
+
+  /** Later commands open a new connection; those running now finish on the old one, which then ends. */
+  async reconnect(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) (await connection.catch(() => undefined))?.endWhenIdle();
+  }
 }
 
 /** Which SSH a run uses: ssh2, the operator's OpenSSH, or (auto) OpenSSH only where a host needs it. */
