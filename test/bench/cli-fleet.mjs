@@ -16,13 +16,16 @@ const run = promisify(execFile);
 const bundled = new URL("../../packages/hive/dist/hive.mjs", import.meta.url).pathname;
 const hiveBin = existsSync(bundled) ? bundled : new URL("../../packages/cli/dist/main.js", import.meta.url).pathname;
 
-/** A hive.nix for `names`: `shared` paths every host has, `perHost` paths of its own. */
-export async function fleetHive(names, { shared = { paths: 100, bytes: 300 * 1024 }, perHost, seed = "bench" } = {}) {
+/** A hive.nix for `names`: `shared` paths every host has, `perHost` paths of its own, `nodeExtra(name)` more settings. */
+export async function fleetHive(
+  names,
+  { shared = { paths: 100, bytes: 300 * 1024 }, perHost, seed = "bench", nodeExtra = () => "" } = {},
+) {
   const dir = await mkdtemp(join(tmpdir(), "hive-bench-cli-"));
   const own = perHost ?? { paths: 4, bytes: 300 * 1024 };
   const nodes = names.map(
     (name) =>
-      `  ${name} = { networking.hostName = "${name}"; testbed.hostPayload = { paths = ${own.paths}; bytes = ${own.bytes}; seed = "${seed}-${name}"; }; };`,
+      `  ${name} = { networking.hostName = "${name}"; testbed.hostPayload = { paths = ${own.paths}; bytes = ${own.bytes}; seed = "${seed}-${name}"; }; ${nodeExtra(name)} };`,
   );
   await writeFile(
     join(dir, "hive.nix"),

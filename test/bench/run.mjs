@@ -1,8 +1,9 @@
 // `pnpm bench`: every benchmark, each against its baseline run side by side; medians and ratios.
-// The headline ones run the `hive` CLI as users run it (cli-apply, cli-noop, status); the library
+// The headline ones run the `hive` CLI as users run it (cli-apply, cli-noop, cli-fan-out, status); the library
 // ones (apply, noop, pipeline, rollback) stay as extra lines.
 import { cliApplyBench } from "./cli-apply-bench.mjs";
 import { cliNoopBench } from "./cli-noop-bench.mjs";
+import { cliFanOutBench } from "./cli-fan-out-bench.mjs";
 import { applyBench } from "./apply-bench.mjs";
 import { evalBench } from "./eval-bench.mjs";
 import { noopBench } from "./noop-bench.mjs";
@@ -14,6 +15,7 @@ import { rollbackBench } from "./rollback-bench.mjs";
 const benches = {
   "cli-apply": cliApplyBench,
   "cli-noop": cliNoopBench,
+  "cli-fan-out": cliFanOutBench,
   eval: evalBench,
   apply: applyBench,
   noop: noopBench,

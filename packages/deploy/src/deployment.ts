@@ -34,6 +34,7 @@ import { buildOnBuildHost, copyFromBuildHost } from "./build-host.js";
 import type { DeployNode } from "./deploy-node.js";
 import { Rollout, type RolloutPolicy } from "./rollout.js";
 import { PeerBroker } from "./peer-broker.js";
+import { CacheRelay, type CacheSettings } from "./cache-relay.js";
 
 export interface DeploymentOptions extends Omit<
   NodeDeployOptions,
@@ -45,6 +46,7 @@ export interface DeploymentOptions extends Omit<
   | "onEvent"
   | "exporter"
   | "peers"
+  | "cache"
 > {
   goal: Goal;
   /** Nodes pushed or activated at once (each phase has its own limit). */
@@ -71,6 +73,8 @@ export interface DeploymentOptions extends Omit<
    * a peer copy with no progress for `stallMs` falls back to a direct push.
    */
   fanOut?: { stallMs: number };
+  /** --via-cache: built systems go up to the operator's binary cache once, and hosts that trust it substitute them. */
+  viaCache?: CacheSettings;
   onEvent?: (event: DeployEvent) => void;
 }
 
@@ -102,6 +106,7 @@ export class Deployment {
   private readonly switched: SwitchedNodes;
   /** Fan-out: who holds what, and who copies from whom. */
   private readonly peers: PeerBroker | undefined;
+  private readonly cache: CacheRelay | undefined;
 
   constructor(private readonly options: DeploymentOptions) {
     this.switched = new SwitchedNodes({
@@ -122,6 +127,7 @@ export class Deployment {
       options.fanOut === undefined
         ? undefined
         : new PeerBroker({ stallMs: options.fanOut.stallMs, onEvent: (e) => this.emit(e) });
+    this.cache = options.viaCache === undefined ? undefined : new CacheRelay(options.viaCache, (e) => this.emit(e));
     this.pushQueue = new PQueue({ concurrency: options.parallel });
     this.activateQueue = new PQueue({ concurrency: options.parallel });
     this.holder = {
@@ -197,6 +203,7 @@ export class Deployment {
       ...(this.peers !== undefined && node.kind === "built" && node.deployment.fanOut != null
         ? { peers: { broker: this.peers, spec: node.deployment.fanOut } }
         : {}),
+      ...(this.cache !== undefined && node.kind === "built" ? { cache: this.cache } : {}),
     };
     const keys = Object.entries(node.deployment.keys);
     const keysAt = (when: "pre-activation" | "post-activation" | "all") =>

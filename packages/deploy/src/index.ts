@@ -47,3 +47,4 @@ export {
 } from "./fan-out.js";
 export { checksBudgetSeconds, runHealthChecks, type CheckFailure } from "./health-checks.js";
 export { planWaves, Rollout, type RolloutPolicy } from "./rollout.js";
+export { publicKeyOf, type CacheSettings } from "./cache-relay.js";

@@ -18,6 +18,7 @@ import { copyClosure, queryTarget, refuseIfFull } from "./copier.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
 import type { Holding, PeerBroker, PeerSpec } from "./peer-broker.js";
+import type { CacheRelay } from "./cache-relay.js";
 
 export interface NodeDeployOptions {
   goal: Goal;
@@ -49,6 +50,8 @@ export interface NodeDeployOptions {
   breakLock: boolean;
   /** Fan-out: the run's broker and this node's place in it (deployment.fanOut, --fan-out auto). */
   peers?: { broker: PeerBroker; spec: PeerSpec };
+  /** --via-cache: the system goes through the operator's binary cache first. */
+  cache?: CacheRelay;
 }
 
 /** How long a host may stay unreachable while it activates before hive stops waiting for it. */
@@ -103,6 +106,7 @@ export async function refuseUnknownProfile(host: Host, state: HostState, options
 export async function pushNode(host: Host, system: StorePath, options: NodeDeployOptions): Promise<void> {
   const node = host.node;
   options.onEvent({ type: "step", node, step: "push" });
+  await options.cache?.fill(host, system);
   const peers = options.peers;
   let closure: PathInfo[] | undefined;
   let holding: Holding | undefined;

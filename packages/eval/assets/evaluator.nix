@@ -99,6 +99,17 @@ let
           };
         });
       };
+      # hive extension: push through the operator's binary cache (--via-cache and its companions).
+      viaCache = mkOption {
+        default = null;
+        type = types.nullOr (types.submodule ({ ... }: {
+          options = {
+            url = mkOption { type = types.str; };
+            publicKey = mkOption { type = types.nullOr types.str; default = null; };
+            substituter = mkOption { type = types.nullOr types.str; default = null; };
+          };
+        }));
+      };
     };
   };
 
@@ -222,6 +233,9 @@ in
           soak = str (r.soak or null);
           rollbackOnHalt = r.rollbackOnHalt or false;
         };
+      viaCache =
+        let c = hive.meta.viaCache or null; in
+        if c == null then null else { inherit (c) url; publicKey = c.publicKey or null; substituter = c.substituter or null; };
     };
   };
   # Per node, only what selecting by tag needs.

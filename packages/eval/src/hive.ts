@@ -113,7 +113,7 @@ export class Hive {
     const inventory = Inventory.find(hiveDir, options.inventory);
     if (inventory !== undefined) {
       for (const warning of inventory.checkNodes(info.nodes)) options.onWarning?.(warning);
-      info.meta = inventory.applyRollout(info.meta);
+      info.meta = inventory.applyMeta(info.meta);
     }
     return new Hive(source, info, query, inventory, prefetched);
   }

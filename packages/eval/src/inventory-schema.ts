@@ -91,6 +91,13 @@ export const inventorySchema = z.strictObject({
       rollbackOnHalt: z.boolean().optional(),
     })
     .optional(),
+  viaCache: z
+    .strictObject({
+      url: z.string().min(1),
+      publicKey: z.string().min(1).optional(),
+      substituter: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 export type NodeEntry = z.infer<typeof nodeEntrySchema>;

@@ -76,7 +76,7 @@ describe("hive.yaml", () => {
 
   it("fills the rollout policy the hive's meta leaves unset", () => {
     const meta = { name: "hive", description: "", machinesFile: null, allowApplyAll: true };
-    expect(inventory(SAMPLE).applyRollout(meta).rollout).toMatchObject({ canary: "1", waves: null });
+    expect(inventory(SAMPLE).applyMeta(meta).rollout).toMatchObject({ canary: "1", waves: null });
   });
 
   it("names file, line and field for a wrong type, an unknown field and an inline secret", () => {

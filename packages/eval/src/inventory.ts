@@ -7,6 +7,7 @@ import {
   INVENTORY_FIELDS,
   inventorySchema,
   type HealthCheckEntry,
+  type InventoryData,
   type InventoryField,
   type KeyEntry,
   type NodeEntry,
@@ -71,7 +72,8 @@ export class Inventory {
     private readonly doc: Document,
     private readonly lines: LineCounter,
     private readonly layers: readonly Layer[],
-    private readonly rollout: NonNullable<ReturnType<typeof inventorySchema.parse>["rollout"]> | undefined,
+    private readonly rollout: InventoryData["rollout"],
+    private readonly viaCache: InventoryData["viaCache"],
   ) {}
 
   /** The inventory beside a hive (or at `explicitPath`); undefined when there is none. */
@@ -127,7 +129,7 @@ export class Inventory {
       layers.push({ entry, path: ["nodes", pattern], matches: picomatch(pattern, { dot: true }) });
     for (const [name, entry] of entries.filter(([p]) => !GLOB.test(p)))
       layers.push({ entry, path: ["nodes", name], matches: (node) => node === name });
-    return new Inventory(path, doc, lines, layers, data.rollout);
+    return new Inventory(path, doc, lines, layers, data.rollout, data.viaCache);
   }
 
   /** `FILE:LINE` of a key path. */
@@ -194,8 +196,20 @@ export class Inventory {
     return `${basename(this.file)}:${lineOf(this.doc, this.lines, path)}`;
   }
 
-  /** The hive's rollout policy with the inventory's `rollout` where the hive's meta left a field unset. */
-  applyRollout(meta: HiveMeta): HiveMeta {
+  /**
+   * The hive's meta with the inventory's: its `rollout` where the hive's meta left a field unset,
+   * and its `viaCache` where the hive's meta has none.
+   */
+  applyMeta(meta: HiveMeta): HiveMeta {
+    const c = this.viaCache;
+    const withCache: HiveMeta =
+      c === undefined || (meta.viaCache ?? null) !== null
+        ? meta
+        : { ...meta, viaCache: { url: c.url, publicKey: c.publicKey ?? null, substituter: c.substituter ?? null } };
+    return this.applyRollout(withCache);
+  }
+
+  private applyRollout(meta: HiveMeta): HiveMeta {
     const r = this.rollout;
     if (r === undefined) return meta;
     const given = meta.rollout;
@@ -243,7 +257,7 @@ function describePath(path: readonly string[]): string {
 }
 
 function hintFor(path: readonly string[]): string {
-  if (path.length === 0) return "hive.yaml holds defaults:, nodes: and rollout:";
+  if (path.length === 0) return "hive.yaml holds defaults:, nodes:, rollout: and viaCache:";
   if (path[0] === "nodes" && path.length === 2) return "each node (or pattern) under nodes: holds deployment fields";
   return "fields take the types of Colmena's deployment.* options";
 }

@@ -14,6 +14,7 @@ export { localBuildSystems, readNixInfo, type NixInfo } from "./nix-info.js";
 export {
   addGcRoot,
   closureOf,
+  copyToStore,
   exportPaths,
   invalidPaths,
   narHashes,

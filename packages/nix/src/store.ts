@@ -119,6 +119,20 @@ export async function invalidPaths(
   return new Set(stdout.split("\n").filter((l) => l !== ""));
 }
 
+/**
+ * Copies paths with their closures from this machine's store to another store (`nix copy --to`):
+ * a binary cache URL as Nix takes it (`?secret-key=FILE` signs what it uploads). Paths the store
+ * has already are skipped by Nix itself.
+ */
+export async function copyToStore(
+  url: string,
+  paths: readonly StorePath[],
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  if (paths.length === 0) return;
+  await runNix("nix", ["copy", "--to", url, ...paths], options);
+}
+
 /** Each path's NAR hash as this machine's store records it (`nix-store --query --hash`), in order. */
 export async function narHashes(
   paths: readonly StorePath[],

@@ -43,6 +43,19 @@ export function withApplyOptions<T>(y: Argv<T>) {
       default: 30,
       describe: "seconds a copy between hosts may make no progress before that host is pushed direct",
     })
+    .option("via-cache", {
+      type: "string",
+      describe:
+        "push each new path once to this binary cache (a Nix store URL; ?secret-key=FILE signs) and let hosts that trust its key substitute from it; off: not even meta.viaCache",
+    })
+    .option("via-cache-public-key", {
+      type: "string",
+      describe: "the cache's public key (NAME:BASE64) a host must trust to use it (default: from the URL's secret-key=)",
+    })
+    .option("via-cache-substituter", {
+      type: "string",
+      describe: "the cache's URL as the hosts reach it (default: the --via-cache URL without its ?query)",
+    })
     .option("substitute", {
       // Colmena spells it both ways: --no-substitute and --no-substitutes.
       alias: "substitutes",
@@ -162,6 +175,9 @@ export type ApplyArgs = Parameters<typeof openHive>[0] & {
   gzip: boolean;
   "fan-out": string;
   "fan-out-stall": number;
+  "via-cache"?: string | undefined;
+  "via-cache-public-key"?: string | undefined;
+  "via-cache-substituter"?: string | undefined;
   keys: boolean;
   "keep-result": boolean;
   reboot: boolean;

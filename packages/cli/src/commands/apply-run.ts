@@ -24,6 +24,7 @@ import { buildCapabilities, dryRunTable, schedulerOptions } from "../build-setup
 import { printError, printWarning } from "../report.js";
 import { NodeTimes } from "../node-times.js";
 import { TransferTally } from "../transfer-tally.js";
+import { viaCacheFrom } from "../via-cache.js";
 import { stepSummary, writeStepSummary } from "../step-summary.js";
 import { rolloutPolicyFrom } from "../rollout-options.js";
 import { recordLastRun, withOutcomeSelectors } from "../last-run.js";
@@ -158,6 +159,7 @@ async function applyWith(
   };
   const rolloutPolicy =
     GOAL_TRAITS[goal].activation === null ? undefined : await rolloutPolicyFrom(rolloutArgs, hive, selected);
+  const viaCache = local === undefined ? viaCacheFrom(args, hive.info.meta) : undefined;
   const localTransport = local === undefined ? undefined : new LocalTransport(local.sudo ? ["sudo", "-H", "--"] : []);
   // NDJSON when asked; else one live line per node on a terminal; plain lines for logs, CI and -v.
   const json =
@@ -188,6 +190,7 @@ async function applyWith(
     activationTimeoutMs: args["activation-timeout"] * 1000,
     breakLock: args["break-lock"],
     ...(args["fan-out"] === "auto" ? { fanOut: { stallMs: args["fan-out-stall"] * 1000 } } : {}),
+    ...(viaCache !== undefined ? { viaCache } : {}),
     confirmTimeoutMs: args["magic-rollback"] ? args["confirm-timeout"] * 1000 : 0,
     ...(rolloutPolicy !== undefined ? { rolloutPolicy } : {}),
     rollbackOnHalt: args["rollback-on-halt"] || fromHive?.rollbackOnHalt === true,
