@@ -120,7 +120,11 @@ const metaSchema = z.object({
     .optional(),
   // hive extension: push through the operator's binary cache (--via-cache unless the command line says otherwise).
   viaCache: z
-    .object({ url: z.string().min(1), publicKey: z.string().min(1).nullable(), substituter: z.string().min(1).nullable() })
+    .object({
+      url: z.string().min(1),
+      publicKey: z.string().min(1).nullable(),
+      substituter: z.string().min(1).nullable(),
+    })
     .nullable()
     .optional(),
 });

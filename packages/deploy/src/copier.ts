@@ -93,11 +93,25 @@ export async function copyClosure(host: Host, root: StorePath, options: CopyOpti
   const closure = options.closure ?? (await closureOf([root], host.signal ? { signal: host.signal } : {}));
   const state = await queryTarget(host, closure, options.substitute);
   const { missing } = state;
-  const total = missing.reduce((sum, p) => sum + p.narSize, 0);
   if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
   refuseIfFull(host, state);
 
-  const exported = options.exporter.request(missing);
+  const sent = await sendPaths(host, missing, options);
+  return { paths: closure.length, copied: missing.length, bytes: sent };
+}
+
+/**
+ * Streams one \`nix-store --export\` of `paths` (the target lacks them; their references it has,
+ * or they come first) into \`nix-store --import\` on the target, compressed where that pays.
+ * Resolves with the bytes sent (before compression).
+ */
+export async function sendPaths(
+  host: Host,
+  paths: readonly PathInfo[],
+  options: Omit<CopyOptions, "closure" | "substitute">,
+): Promise<number> {
+  const total = paths.reduce((sum, p) => sum + p.narSize, 0);
+  const exported = options.exporter.request(paths);
   // Whichever side fails first is the error; the other's later failure is expected, not a crash.
   exported.done.catch(() => undefined);
   let sent = 0;
@@ -132,5 +146,5 @@ export async function copyClosure(host: Host, root: StorePath, options: CopyOpti
     body.destroy();
     throw error;
   }
-  return { paths: closure.length, copied: missing.length, bytes: sent };
+  return sent;
 }

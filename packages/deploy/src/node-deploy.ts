@@ -14,7 +14,7 @@ import { activationFailure, hostNow } from "./activation-failure.js";
 import type { HostState } from "./host-state.js";
 import type { Host } from "./host.js";
 import { checksBudgetSeconds, failedUnitsCheck, runHealthChecks } from "./health-checks.js";
-import { copyClosure, queryTarget, refuseIfFull } from "./copier.js";
+import { copyClosure, queryTarget, refuseIfFull, sendPaths, type TargetState } from "./copier.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
 import type { Holding, PeerBroker, PeerSpec } from "./peer-broker.js";
@@ -109,23 +109,42 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
   await options.cache?.fill(host, system);
   const peers = options.peers;
   let closure: PathInfo[] | undefined;
+  let state: TargetState | undefined;
   let holding: Holding | undefined;
   if (peers !== undefined) {
     closure = await closureOf([system], host.signal ? { signal: host.signal } : {});
-    const state = await queryTarget(host, closure, options.substitute);
+    state = await queryTarget(host, closure, options.substitute);
     refuseIfFull(host, state);
-    holding = await peers.broker.fill(host, peers.spec, closure, state.missing);
   }
-  // Hosts pushing at the same time share one export of what they lack.
-  const exporter = options.exporter.join();
+  const push = {
+    gzip: options.gzip,
+    onProgress: (bytes: number, totalBytes: number) =>
+      options.onEvent({ type: "progress", node, step: "push", bytes, totalBytes }),
+  };
+  // Hosts pushing at the same time share one export of what they lack (an export waits for every
+  // host that joined to ask or leave: a host waiting for a peer joins only when it sends).
+  const direct = async <T>(send: (exporter: ReturnType<SharedExporter["join"]>) => Promise<T>): Promise<T> => {
+    const exporter = options.exporter.join();
+    try {
+      return await send(exporter);
+    } finally {
+      exporter.leave();
+    }
+  };
   try {
-    const result = await copyClosure(host, system, {
-      gzip: options.gzip,
-      substitute: options.substitute,
-      exporter,
-      ...(closure !== undefined ? { closure } : {}),
-      onProgress: (bytes, totalBytes) => options.onEvent({ type: "progress", node, step: "push", bytes, totalBytes }),
-    });
+    if (peers !== undefined && closure !== undefined && state !== undefined)
+      holding = await peers.broker.fill(host, peers.spec, closure, state.missing, async (paths) => {
+        const bytes = await direct((exporter) => sendPaths(host, paths, { ...push, exporter }));
+        options.onEvent({ type: "transfer", node, from: "deployer", bytes });
+      });
+    const result = await direct((exporter) =>
+      copyClosure(host, system, {
+        ...push,
+        exporter,
+        substitute: options.substitute,
+        ...(closure !== undefined ? { closure } : {}),
+      }),
+    );
     if (result.bytes > 0) options.onEvent({ type: "transfer", node, from: "deployer", bytes: result.bytes });
     options.onEvent({
       type: "log",
@@ -137,8 +156,6 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
   } catch (error) {
     holding?.done(false);
     throw error;
-  } finally {
-    exporter.leave();
   }
 }
 

@@ -26,7 +26,10 @@ interface Holder {
   node: NodeName;
   host: Host;
   peer: PeerSpec;
-  paths: Set<string>;
+  /** Its system's closure: what it will hold once its push is done. */
+  closure: Set<string>;
+  /** What its store holds now (valid before, or copied since): all another host may copy from it. */
+  held: Set<string>;
   state: "receiving" | "ready" | "failed";
   sending: number;
   /** Bytes per millisecond of its fastest copy to a peer so far (0 before its first). */
@@ -85,12 +88,20 @@ export class PeerBroker {
    * in the closure's order), waiting for a peer still being sent them. Errors of peer copies are
    * warnings; the direct push that follows sends whatever is still missing.
    */
-  async fill(host: Host, peer: PeerSpec, closure: readonly PathInfo[], missing: readonly PathInfo[]): Promise<Holding> {
+  async fill(
+    host: Host,
+    peer: PeerSpec,
+    closure: readonly PathInfo[],
+    missing: readonly PathInfo[],
+    pushDirect: (paths: readonly PathInfo[]) => Promise<void>,
+  ): Promise<Holding> {
+    const lacking = new Set(missing.map((p) => p.path));
     const me: Holder = {
       node: host.node,
       host,
       peer,
-      paths: new Set(closure.map((p) => p.path)),
+      closure: new Set(closure.map((p) => p.path)),
+      held: new Set(closure.filter((p) => !lacking.has(p.path)).map((p) => p.path)),
       state: "receiving",
       sending: 0,
       speed: 0,
@@ -101,29 +112,45 @@ export class PeerBroker {
     const holding: Holding = {
       done: (ok) => {
         me.state = ok ? "ready" : "failed";
+        if (ok) me.held = new Set(me.closure);
         this.changed();
       },
     };
-    const shared = (h: Holder) => missing.filter((p) => h.paths.has(p.path));
+    const shared = (h: Holder) => missing.filter((p) => h.closure.has(p.path));
     const worth = (h: Holder) => {
       const bytes = bytesOf(shared(h));
       return bytes >= MIN_SHARED_BYTES && bytes * 2 >= bytesOf(missing);
     };
+    // A source can send once it holds all it shares with this node (a peer copy made it so, or its push).
+    const usable = (h: Holder) => h.sending < SENDS_PER_SOURCE && shared(h).every((p) => h.held.has(p.path));
     let candidates = earlier.filter(worth);
+    // What no candidate will hold goes direct while this node waits, once the group holds the
+    // shared paths somewhere (until then the uplink is theirs).
+    const early = directFirst(missing, candidates);
+    let direct: Promise<void> | undefined;
+    const sendEarly = () =>
+      pushDirect(early).then(() => {
+        for (const p of early) me.held.add(p.path);
+      });
     try {
       while (candidates.length > 0) {
+        if (early.length > 0 && direct === undefined && candidates.some((h) => h.state === "ready"))
+          direct = sendEarly();
         const free = candidates
-          .filter((h) => h.state === "ready" && h.sending < SENDS_PER_SOURCE)
+          .filter(usable)
           .sort((a, b) => bytesOf(shared(b)) - bytesOf(shared(a)) || a.sending - b.sending || b.speed - a.speed);
         const source = free[0];
         if (source !== undefined) {
+          direct ??= early.length > 0 ? sendEarly() : undefined;
           await this.copyFrom(source, me, shared(source));
           break;
         }
         await this.nextChange(host.signal);
         candidates = candidates.filter((h) => h.state !== "failed");
       }
+      await direct;
     } catch (error) {
+      await direct?.catch(() => undefined);
       holding.done(false);
       throw error;
     }
@@ -148,6 +175,7 @@ export class PeerBroker {
           }),
       });
       await verifyPeerCopy(to.host, source.node, paths);
+      for (const p of paths) to.held.add(p.path);
       const ms = Math.max(1, Date.now() - started);
       source.speed = Math.max(source.speed, bytes / ms);
       this.options.onEvent({ type: "transfer", node: to.node, from: source.node, bytes });
@@ -183,4 +211,18 @@ export class PeerBroker {
       }),
     );
   }
+}
+
+/**
+ * The paths a node lacks that no candidate source will hold, and whose references the host has
+ * or gets with them (an import needs them first): these need not wait for a peer.
+ */
+function directFirst(missing: readonly PathInfo[], candidates: readonly Holder[]): PathInfo[] {
+  const lacking = new Set(missing.map((p) => p.path));
+  const early = new Set<string>();
+  for (const p of missing) {
+    if (candidates.some((h) => h.closure.has(p.path))) continue;
+    if (p.references.every((r) => r === p.path || !lacking.has(r) || early.has(r))) early.add(p.path);
+  }
+  return missing.filter((p) => early.has(p.path));
 }

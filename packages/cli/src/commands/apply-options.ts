@@ -50,7 +50,8 @@ export function withApplyOptions<T>(y: Argv<T>) {
     })
     .option("via-cache-public-key", {
       type: "string",
-      describe: "the cache's public key (NAME:BASE64) a host must trust to use it (default: from the URL's secret-key=)",
+      describe:
+        "the cache's public key (NAME:BASE64) a host must trust to use it (default: from the URL's secret-key=)",
     })
     .option("via-cache-substituter", {
       type: "string",
