@@ -18,7 +18,9 @@ const MiB = 1024 * 1024;
  * host runs what hive says, and no ephemeral key is left on any host.
  */
 describe("faults during fan-out", () => {
-  const fleet = useFleet({ hosts: [{ name: "p1" }, { name: "p2" }, { name: "p3" }, { name: "p4" }] });
+  const fleet = useFleet({
+    hosts: [{ name: "p1" }, { name: "p2" }, { name: "p3" }, { name: "p4" }, { name: "p5" }, { name: "p6" }],
+  });
   const links: LinkProxy[] = [];
   afterAll(async () => {
     await Promise.all(links.map((l) => l.close()));
@@ -26,7 +28,10 @@ describe("faults during fan-out", () => {
   const baseline = (host: string) => baselineOf(fleet(), host);
 
   /** Two hosts whose peers reach them through slow links (a copy between them takes seconds). */
-  async function slowPeers(a: string, b: string): Promise<{ dir: string; receiving: () => string | undefined }> {
+  async function slowPeers(
+    a: string,
+    b: string,
+  ): Promise<{ dir: string; receiving: () => string | undefined; link: (name: string) => LinkProxy | undefined }> {
     const slow = new Map<string, LinkProxy>();
     for (const name of [a, b]) {
       const link = await LinkProxy.start({ targetPort: fleet().host(name).port, bytesPerSecond: 2 * MiB });
@@ -39,7 +44,11 @@ describe("faults during fan-out", () => {
        testbed.payload = { paths = 8; bytes = ${MiB}; seed = "${seed}"; };
        testbed.hostPayload = { paths = 1; bytes = 4096; seed = "${seed}-${name}"; };`;
     const dir = await writeHive({ [a]: node(a), [b]: node(b) });
-    return { dir, receiving: () => [...slow].find(([, l]) => l.bytesForwarded > MiB)?.[0] };
+    return {
+      dir,
+      receiving: () => [...slow].find(([, l]) => l.bytesForwarded > MiB)?.[0],
+      link: (name) => slow.get(name),
+    };
   }
 
   async function leftovers(name: string): Promise<string> {
@@ -101,5 +110,41 @@ describe("faults during fan-out", () => {
     });
     expect((await fleet().host(receiver).run(["nix-store", "--verify", "--check-contents"])).code).toBe(0);
     for (const name of ["p3", "p4"]) expect(await leftovers(name)).toBe("");
+  });
+
+  it("a copy between hosts that stalls is given up after --fan-out-stall, and the host is pushed direct", async () => {
+    const before = { p5: await baseline("p5"), p6: await baseline("p6") };
+    const { dir, receiving, link } = await slowPeers("p5", "p6");
+    const run = startHive(fleet(), dir, [
+      "apply",
+      "--on",
+      "p5,p6",
+      "--log-format",
+      "plain",
+      "-p",
+      "2",
+      "--fan-out-stall",
+      "3",
+    ]);
+    await waitFor("a copy between the hosts", () => receiving() !== undefined);
+    const receiver = receiving() ?? "";
+    const peerLink = link(receiver);
+    // The link to the receiver all but stops (1 byte a second): no more progress.
+    if (peerLink !== undefined) peerLink.bytesPerSecond = 1;
+    const code = await run.exited;
+    const result = { code, stdout: run.stdout(), stderr: run.stderr() };
+    expect(code, result.stdout + result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `${receiver} \\| warning: fan-out: copying from peer p\\d failed, pushing direct instead: .*made no progress for 3 s`,
+      ),
+    );
+    expect(result.stdout).toMatch(new RegExp(`^${receiver}: succeeded`, "m"));
+    await expectInvariants(fleet(), result, {
+      p5: { before: before.p5, wanted: systemOf(result.stdout, "p5") },
+      p6: { before: before.p6, wanted: systemOf(result.stdout, "p6") },
+    });
+    expect((await fleet().host(receiver).run(["nix-store", "--verify", "--check-contents"])).code).toBe(0);
+    for (const name of ["p5", "p6"]) expect(await leftovers(name)).toBe("");
   });
 });
