@@ -79,6 +79,37 @@ describe("hive.yaml", () => {
     expect(inventory(SAMPLE).applyMeta(meta).rollout).toMatchObject({ canary: "1", waves: null });
   });
 
+  it("sets fan-out per node (defaults for port and group) and the cache for the hive, unless the hive's meta has one", () => {
+    const inv = inventory(`nodes:
+  "web-*":
+    fanOut: { address: 10.0.0.5 }
+  h1:
+    fanOut: { address: db.internal, port: 2222, group: dc2 }
+viaCache:
+  url: s3://cache?region=eu-west-1
+  publicKey: "cache-1:AAAA"
+`);
+    expect(inv.apply(web1, base, new Set()).deployment.fanOut).toEqual({
+      address: "10.0.0.5",
+      port: 22,
+      group: "default",
+    });
+    expect(inv.apply(h1, base, new Set()).deployment.fanOut).toEqual({
+      address: "db.internal",
+      port: 2222,
+      group: "dc2",
+    });
+    const meta = { name: "hive", description: "", machinesFile: null, allowApplyAll: true };
+    expect(inv.applyMeta(meta).viaCache).toEqual({
+      url: "s3://cache?region=eu-west-1",
+      publicKey: "cache-1:AAAA",
+      substituter: null,
+    });
+    const own = { url: "https://mine", publicKey: null, substituter: null };
+    expect(inv.applyMeta({ ...meta, viaCache: own }).viaCache).toBe(own);
+    expect(loadError("viaCache: { url: x, secretKey: y }\n").message).toMatch(/hive\.yaml:1/);
+  });
+
   it("names file, line and field for a wrong type, an unknown field and an inline secret", () => {
     const wrongType = loadError("nodes:\n  h1:\n    targetPort: ssh\n");
     expect(wrongType.code).toBe("HIVE_INVENTORY_INVALID");
