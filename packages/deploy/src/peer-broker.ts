@@ -128,10 +128,14 @@ export class PeerBroker {
     // shared paths somewhere (until then the uplink is theirs).
     const early = directFirst(missing, candidates);
     let direct: Promise<void> | undefined;
-    const sendEarly = () =>
-      pushDirect(early).then(() => {
+    const sendEarly = () => {
+      const sent = pushDirect(early).then(() => {
         for (const p of early) me.held.add(p.path);
       });
+      // Awaited after the wait; a failure before then must not go unhandled meanwhile.
+      sent.catch(() => undefined);
+      return sent;
+    };
     try {
       while (candidates.length > 0) {
         if (early.length > 0 && direct === undefined && candidates.some((h) => h.state === "ready"))
@@ -164,7 +168,8 @@ export class PeerBroker {
       source.key ??= makeSenderKey(source.host, this.id);
       const key = await source.key;
       const bytes = await copyBetweenPeers(source.host, key, source.peer, to.host, to.peer, paths, {
-        marker: `hive-fan-out-${this.id}-${to.node}`,
+        // Fixed length, so that no marker is a prefix of another.
+        marker: `hive-fan-out-${this.id}-${randomBytes(6).toString("hex")}`,
         stallMs: this.options.stallMs,
         onProgress: (sent) =>
           this.options.onEvent({

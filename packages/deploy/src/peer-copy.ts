@@ -199,7 +199,8 @@ async function send(
   const stop = new AbortController();
   const outer = sender.signal;
   const onAbort = () => stop.abort(outer?.reason);
-  outer?.addEventListener("abort", onAbort);
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener("abort", onAbort);
   let bytes = 0;
   // Output given to a callback is not collected: the last of it is kept here for the error.
   let said = "";

@@ -21,6 +21,8 @@ import { configFileArgs } from "./openssh-settings.js";
  */
 export class SshTransport extends EscalatingTransport {
   private connection: Promise<SshConnection> | undefined;
+  /** Connections left by a reconnect, still finishing what ran on them (ended at close). */
+  private readonly retired = new Set<SshConnection>();
 
   get sshAddress(): { user: string; hostName: string; port: number } | undefined {
     const { user, hostName, port, proxyJump } = this.host;
@@ -95,13 +97,19 @@ export class SshTransport extends EscalatingTransport {
     const connection = this.connection;
     this.connection = undefined;
     if (connection) (await connection.catch(() => undefined))?.end();
+    for (const old of this.retired) old.end();
+    this.retired.clear();
   }
 
   /** Later commands open a new connection; those running now finish on the old one, which then ends. */
   async reconnect(): Promise<void> {
     const connection = this.connection;
     this.connection = undefined;
-    if (connection) (await connection.catch(() => undefined))?.endWhenIdle();
+    const old = await connection?.catch(() => undefined);
+    if (old === undefined) return;
+    this.retired.add(old);
+    old.onClose(() => this.retired.delete(old));
+    old.endWhenIdle();
   }
 }
 
