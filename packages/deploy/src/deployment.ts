@@ -30,6 +30,7 @@ import { runHealthChecks } from "./health-checks.js";
 import { SharedExporter } from "./shared-export.js";
 import { describeHolder, lockHost, type HostLock, type LockHolder } from "./host-lock.js";
 import { Host } from "./host.js";
+import type { HostState } from "./host-state.js";
 import { buildOnBuildHost, copyFromBuildHost } from "./build-host.js";
 import type { DeployNode } from "./deploy-node.js";
 import { Rollout, type RolloutPolicy } from "./rollout.js";
@@ -78,6 +79,12 @@ export interface DeploymentOptions extends Omit<
   onEvent?: (event: DeployEvent) => void;
 }
 
+/**
+ * Hosts connected to (locked, their state read) at once, at least: an SSH handshake and one
+ * command each, cheap beside a push, so a fleet that is mostly up to date is checked in one go.
+ */
+const CONNECTS_AT_ONCE = 50;
+
 function tookOverMessage(tookOver: { holder: LockHolder | undefined; alive: boolean }): string {
   return tookOver.alive
     ? `--break-lock: took the host's deploy lock from ${describeHolder(tookOver.holder)}, which still runs`
@@ -91,6 +98,7 @@ function tookOverMessage(tookOver: { holder: LockHolder | undefined; alive: bool
  */
 export class Deployment {
   private readonly builds = new Map<DrvPath, Promise<StorePath>>();
+  private readonly connectQueue: PQueue;
   private readonly pushQueue: PQueue;
   private readonly activateQueue: PQueue;
   private readonly running: Promise<void>[] = [];
@@ -128,6 +136,7 @@ export class Deployment {
         ? undefined
         : new PeerBroker({ stallMs: options.fanOut.stallMs, onEvent: (e) => this.emit(e) });
     this.cache = options.viaCache === undefined ? undefined : new CacheRelay(options.viaCache, (e) => this.emit(e));
+    this.connectQueue = new PQueue({ concurrency: Math.max(options.parallel, CONNECTS_AT_ONCE) });
     this.pushQueue = new PQueue({ concurrency: options.parallel });
     this.activateQueue = new PQueue({ concurrency: options.parallel });
     this.holder = {
@@ -246,16 +255,25 @@ export class Deployment {
       const host = new Host(transport, node.name, this.options.signal);
       let lock: HostLock | undefined;
       try {
-        const pushed = await this.phase(this.pushQueue, async () => {
+        // Connecting (the lock, and the host's state with it) is its own phase: a host with nothing
+        // to push never waits for a push slot.
+        const locked = await this.phase(this.connectQueue, async () => {
           this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
           // Nothing on the host changes before its lock is ours; the lock also reads its state.
-          lock = await lockHost(host, this.holder, { force: this.options.breakLock });
-          if (lock.tookOver !== undefined)
-            this.emit({ type: "warning", node: node.name, message: tookOverMessage(lock.tookOver) });
-          const same = system !== undefined && traits.pushes && isUnchanged(lock.state, system, nodeOptions);
-          if (traits.pushes && system !== undefined && !same) {
+          const taken = await lockHost(host, this.holder, { force: this.options.breakLock });
+          lock = taken;
+          if (taken.tookOver !== undefined)
+            this.emit({ type: "warning", node: node.name, message: tookOverMessage(taken.tookOver) });
+          return taken;
+        });
+        if (locked === undefined) return this.interrupted(node.name, step);
+        const same = system !== undefined && traits.pushes && isUnchanged(locked.state, system, nodeOptions);
+        let pushed: { same: boolean; state: HostState } | undefined = { same, state: locked.state };
+        if (traits.pushes && system !== undefined && !same) {
+          step = "push";
+          pushed = await this.phase(this.pushQueue, async () => {
             step = "activate";
-            await refuseUnknownProfile(host, lock.state, nodeOptions);
+            await refuseUnknownProfile(host, locked.state, nodeOptions);
             step = "push";
             if (buildHost !== undefined) {
               this.emit({ type: "step", node: node.name, step, detail: `from ${buildHost.description}` });
@@ -263,9 +281,9 @@ export class Deployment {
             }
             // Built on the target: the derivations go up instead of the system.
             else await pushNode(host, node.kind === "target" ? parseStorePath(node.drvPath) : system, nodeOptions);
-          }
-          return { same, state: lock.state };
-        });
+            return { same, state: locked.state };
+          });
+        }
         if (pushed === undefined) return this.interrupted(node.name, step);
         if (node.kind === "target" && traits.pushes && !pushed.same) {
           step = "build";

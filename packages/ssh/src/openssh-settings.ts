@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, dirname, isAbsolute, join } from "node:path";
 
 /** Settings as `ssh -G` prints them: lower-case keywords, a list where a keyword repeats. */
 export type Settings = Record<string, string | string[]>;
 
-const NEEDS_OPENSSH = /^\s*(include|match)\b/im;
+const MATCH = /^\s*match\b/im;
+const INCLUDE = /^\s*include\s+(.+)$/gim;
 const MENTIONS_STRICTNESS = /^\s*stricthostkeychecking\b/im;
 
 /** A config file's text ("" when there is none). */
@@ -13,12 +14,56 @@ export function configText(path: string | undefined): string {
   return path !== undefined && existsSync(path) ? readFileSync(path, "utf8") : "";
 }
 
+/** A file name glob (`*`, `?`) as a regular expression. */
+function globPattern(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|\\[\]]/g, "\\$&");
+  return new RegExp(`^${escaped.replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+}
+
+/** Whether a config file says anything (more than comments and blank lines). */
+function saysAnything(file: string): boolean {
+  try {
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .some((l) => l.trim() !== "" && !l.trim().startsWith("#"));
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Whether these configs need OpenSSH's own resolution: `Include` and `Match` (and what they pull
- * in) are OpenSSH's to interpret; hive's parser handles `Host` blocks alone.
+ * Whether an `Include` line pulls in anything: a pattern that matches no file, or only files with
+ * nothing in them (Debian's `Include /etc/ssh/ssh_config.d/*.conf` on a fresh system), changes
+ * nothing. Relative paths are in `base` (~/.ssh for a user's config, /etc/ssh for the system's);
+ * a wildcard anywhere but the last part of a path counts as pulling something in.
  */
-export function needsOpenSsh(texts: readonly string[]): boolean {
-  return texts.some((t) => NEEDS_OPENSSH.test(t));
+function includesAnything(text: string, base: string, home: string): boolean {
+  for (const m of text.matchAll(INCLUDE)) {
+    for (const word of (m[1] ?? "").trim().split(/\s+/)) {
+      const unquoted = word.replace(/^"|"$/g, "").replace(/^~(?=\/|$)/, home);
+      const path = isAbsolute(unquoted) ? unquoted : join(base, unquoted);
+      const dir = dirname(path);
+      if (/[*?[]/.test(dir)) return true;
+      const pattern = globPattern(basename(path));
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      if (names.some((n) => pattern.test(n) && saysAnything(join(dir, n)))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether these configs need OpenSSH's own resolution: `Match`, and an `Include` that pulls in
+ * anything, are OpenSSH's to interpret; hive's parser handles `Host` blocks alone. `configs` are
+ * the user's (relative includes in ~/.ssh) then the system's (in /etc/ssh).
+ */
+export function needsOpenSsh(configs: readonly { text: string; base: string }[], home: string): boolean {
+  return configs.some(({ text, base }) => MATCH.test(text) || includesAnything(text, base, home));
 }
 
 /** Whether these configs set StrictHostKeyChecking anywhere (else hive's default, accept-new, holds). */

@@ -145,7 +145,12 @@ export function resolveSshTarget(target: SshTarget, sources: ConfigSources = def
   // Each file is read once per resolution.
   const texts = files.map(configText);
   // Include and Match are OpenSSH's to interpret: then `ssh -G` resolves the host, as ssh would.
-  const resolvedByOpenSsh = needsOpenSsh(texts)
+  // Relative Include paths: ~/.ssh for the user's config (or -F's), /etc/ssh for the system's.
+  const bases = [join(home, ".ssh"), "/etc/ssh"];
+  const resolvedByOpenSsh = needsOpenSsh(
+    texts.map((text, i) => ({ text, base: bases[i] ?? "/etc/ssh" })),
+    home,
+  )
     ? openSshSettings(
         target.host,
         [

@@ -119,6 +119,7 @@ export type SshBackend = "auto" | "ssh2" | "openssh";
 /** One transport per distinct SSH destination, shared by every phase of a run. */
 export class SshTransportPool {
   private readonly transports = new Map<string, SshTransport | OpenSshTransport>();
+  private readonly resolved = new Map<string, ResolvedHost>();
 
   constructor(
     private readonly sources: ConfigSources = defaultConfigSources(),
@@ -148,7 +149,7 @@ export class SshTransportPool {
     sudoPassword?: () => Promise<Buffer>,
     nodeBackend: SshBackend = "auto",
   ): SshTransport | OpenSshTransport {
-    const host = resolveSshTarget(target, this.sources);
+    const host = this.resolve(target);
     const reason = this.openSshReason(host, nodeBackend);
     const key = JSON.stringify([
       host.user,
@@ -174,6 +175,17 @@ export class SshTransportPool {
       this.transports.set(key, transport);
     }
     return transport;
+  }
+
+  /** A target's settings, resolved once per run (every phase and node that names it shares them). */
+  private resolve(target: SshTarget): ResolvedHost {
+    const key = JSON.stringify([target.host, target.port, target.user, target.sshOptions, target.node]);
+    let host = this.resolved.get(key);
+    if (host === undefined) {
+      host = resolveSshTarget(target, this.sources);
+      this.resolved.set(key, host);
+    }
+    return host;
   }
 
   /** The host as the operator's ssh names it: their config file, the node's flags, port and user. */
