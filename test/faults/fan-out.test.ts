@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { LinkProxy } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
+import { fanOutLeftovers } from "../support/shared-paths.js";
 import {
   baseline as baselineOf,
   expectInvariants,
@@ -51,16 +52,7 @@ describe("faults during fan-out", () => {
     };
   }
 
-  async function leftovers(name: string): Promise<string> {
-    const found = await fleet()
-      .host(name)
-      .run([
-        "sh",
-        "-c",
-        'ls -d /run/hive-fan-out-* 2> /dev/null; grep -h hive-fan-out "$(getent passwd root | cut -d: -f6)/.ssh/authorized_keys" 2> /dev/null; true',
-      ]);
-    return found.stdout.trim();
-  }
+  const leftovers = (name: string) => fanOutLeftovers(fleet().host(name));
 
   async function interrupt(run: HiveRun, times: number) {
     for (let i = 0; i < times; i++) {

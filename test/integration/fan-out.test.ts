@@ -8,16 +8,15 @@ import { promisify } from "node:util";
 import { isHiveError, parseNodeName, parseStorePath } from "@hive/core";
 import { authorizePeer, Host, makeSenderKey, removeSenderKey, verifyPeerCopy } from "@hive/deploy";
 import { SshTransportPool } from "@hive/ssh";
-import { LinkProxy, miniNixpkgsPath, nixEnvironment, type Uplink } from "@hive/testbed";
+import { LinkProxy, nixEnvironment, type Uplink } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
 import { hive } from "../support/hive-fixtures.js";
+import { fanOutLeftovers, ROOT_KEYS, sharedPathsHive } from "../support/shared-paths.js";
 import { nixBuild } from "../support/run.js";
 
 const MiB = 1024 * 1024;
 const SHARED = { paths: 8, bytes: MiB };
 const sharedBytes = SHARED.paths * SHARED.bytes;
-/** root's authorized_keys in the host's own home (as sshd reads it there), for a shell on the host. */
-const ROOT_KEYS = '"$(getent passwd root | cut -d: -f6)/.ssh/authorized_keys"';
 
 /**
  * Fan-out: hosts behind one shared, throttled uplink (the testbed's, which counts every byte that
@@ -37,27 +36,9 @@ describe("fan-out (--fan-out auto, deployment.fanOut)", () => {
   });
   const env = () => ({ SSH_CONFIG_FILE: fleet().sshConfigPath, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" });
 
-  /** A hive whose hosts share new paths (a fresh seed each time) and are reached through the uplink. */
-  async function fanOutHive(peerPort: (name: string) => number): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), "hive-fan-out-"));
-    const seed = randomUUID();
-    const nodes = names.map(
-      (n) =>
-        `  ${n} = { networking.hostName = "${n}"; deployment.targetHost = "${n}-link";
-    deployment.fanOut = { address = "127.0.0.1"; port = ${peerPort(n)}; };
-    testbed.hostPayload = { paths = 1; bytes = 65536; seed = "${seed}-${n}"; }; };`,
-    );
-    await writeFile(
-      join(dir, "hive.nix"),
-      `{
-  meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };
-  defaults = { testbed.payload = { paths = ${SHARED.paths}; bytes = ${SHARED.bytes}; seed = "${seed}"; }; };
-${nodes.join("\n")}
-}
-`,
-    );
-    return dir;
-  }
+  /** A hive whose hosts share new paths and declare where their peers reach them. */
+  const fanOutHive = (peerPort: (name: string) => number) =>
+    sharedPathsHive(names, SHARED, (n) => `deployment.fanOut = { address = "127.0.0.1"; port = ${peerPort(n)}; };`);
 
   const events = (stdout: string) =>
     stdout
@@ -66,16 +47,7 @@ ${nodes.join("\n")}
       .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   /** No ephemeral key is left: not let in on any receiver, not kept on any sender. */
-  async function leftovers(name: string): Promise<string> {
-    const found = await fleet()
-      .host(name)
-      .run([
-        "sh",
-        "-c",
-        `ls -d /run/hive-fan-out-* 2> /dev/null; grep -h hive-fan-out ${ROOT_KEYS} 2> /dev/null; true`,
-      ]);
-    return found.stdout.trim();
-  }
+  const leftovers = (name: string) => fanOutLeftovers(fleet().host(name));
 
   it("sends what six hosts share across the uplink about once; every store verifies, every host runs its system, no key is left", async () => {
     const dir = await fanOutHive((n) => fleet().host(n).port);

@@ -1,11 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BinaryCacheServer, LinkProxy, miniNixpkgsPath, type Uplink } from "@hive/testbed";
+import { BinaryCacheServer, LinkProxy, type Uplink } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
 import { hive } from "../support/hive-fixtures.js";
+import { sharedPathsHive } from "../support/shared-paths.js";
 import { ok } from "../support/run.js";
 
 const MiB = 1024 * 1024;
@@ -39,26 +39,7 @@ describe("--via-cache", () => {
   });
   const env = () => ({ SSH_CONFIG_FILE: fleet().sshConfigPath, SSH_AUTH_SOCK: "", NIX_CONFIG: "substituters =" });
 
-  /** A hive whose hosts share new paths (a fresh seed each time), reached through the uplink. */
-  async function cacheHive(): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), "hive-via-cache-"));
-    const seed = randomUUID();
-    const nodes = names.map(
-      (n) =>
-        `  ${n} = { networking.hostName = "${n}"; deployment.targetHost = "${n}-link";
-    testbed.hostPayload = { paths = 1; bytes = 65536; seed = "${seed}-${n}"; }; };`,
-    );
-    await writeFile(
-      join(dir, "hive.nix"),
-      `{
-  meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };
-  defaults = { testbed.payload = { paths = ${SHARED.paths}; bytes = ${SHARED.bytes}; seed = "${seed}"; }; };
-${nodes.join("\n")}
-}
-`,
-    );
-    return dir;
-  }
+  const cacheHive = () => sharedPathsHive(names, SHARED);
 
   it("uploads once; hosts that trust the cache substitute from it, one that does not is pushed direct", async () => {
     const publicKey = (await readFile(keys.public, "utf8")).trim();

@@ -27,3 +27,4 @@ export { feedInput } from "./feed-input.js";
 export { GOALS, GOAL_ALIASES, GOAL_TRAITS, parseGoal, type Goal, type GoalTraits } from "./goals.js";
 export type { DeployEvent, DeployStep, NodeOutcomeKind, NodeResult } from "./events.js";
 export { LineSplitter } from "./line-splitter.js";
+export { knownHostsName } from "./known-hosts-name.js";

@@ -1,4 +1,4 @@
-import { HiveError, type NodeName } from "@hive/core";
+import { HiveError, knownHostsName, type NodeName } from "@hive/core";
 import { narHashes, type PathInfo } from "@hive/nix";
 import type { Host } from "./host.js";
 
@@ -81,10 +81,6 @@ function fromOption(address: string): string {
   return /^[\d.]+$/.test(address) || /^[\da-fA-F:]+$/.test(address) ? `,from="${address}"` : "";
 }
 
-function knownHostsName({ address, port }: PeerAddress): string {
-  return port === 22 ? address : `[${address}]:${port}`;
-}
-
 function failure(node: NodeName, what: string, stderr: string, exitCode: number | null): HiveError {
   const cause =
     stderr
@@ -161,7 +157,7 @@ export async function authorizePeer(
   const knownHosts = authorized.stdout
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => `${knownHostsName(receiverAddress)} ${l.trim()}`)
+    .map((l) => `${knownHostsName(receiverAddress.address, receiverAddress.port)} ${l.trim()}`)
     .join("\n");
   return { knownHosts, revoke };
 }
@@ -237,7 +233,7 @@ async function send(
     if (result.exitCode !== 0)
       throw failure(
         sender.node,
-        `copying to ${knownHostsName(to)} failed`,
+        `copying to ${knownHostsName(to.address, to.port)} failed`,
         said.replace(/^.*bytes.*copied.*$|^\d+\+\d+ records (in|out)$/gm, ""),
         result.exitCode,
       );
@@ -246,7 +242,7 @@ async function send(
     if (stall.hit)
       throw new HiveError(
         "HIVE_REMOTE_COMMAND_FAILED",
-        `node ${sender.node}: push: the copy to ${knownHostsName(to)} made no progress for ${Math.round(options.stallMs / 1000)} s`,
+        `node ${sender.node}: push: the copy to ${knownHostsName(to.address, to.port)} made no progress for ${Math.round(options.stallMs / 1000)} s`,
       );
     throw error;
   } finally {

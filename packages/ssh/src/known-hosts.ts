@@ -2,6 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { knownHostsName } from "@hive/core";
 import matchHostPattern from "./host-pattern.js";
 
 /** Where a known-hosts line is. */
@@ -24,9 +25,7 @@ export function fingerprint(blob: Buffer): string {
 }
 
 /** The names a host is looked up by in known_hosts: `name`, or `[name]:port` off port 22. */
-export function knownHostsName(name: string, port: number): string {
-  return port === 22 ? name : `[${name}]:${port}`;
-}
+export { knownHostsName };
 
 function hostFieldMatches(field: string, name: string): boolean {
   if (field.startsWith("|1|")) {
