@@ -19,6 +19,7 @@ import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
 import type { Holding, PeerBroker, PeerSpec } from "./peer-broker.js";
 import type { CacheRelay } from "./cache-relay.js";
+import { throttleProgress } from "./progress-throttle.js";
 
 export interface NodeDeployOptions {
   goal: Goal;
@@ -118,8 +119,9 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
   }
   const push = {
     gzip: options.gzip,
-    onProgress: (bytes: number, totalBytes: number) =>
+    onProgress: throttleProgress((bytes, totalBytes) =>
       options.onEvent({ type: "progress", node, step: "push", bytes, totalBytes }),
+    ),
   };
   // Hosts pushing at the same time share one export of what they lack (an export waits for every
   // host that joined to ask or leave: a host waiting for a peer joins only when it sends).
