@@ -32,6 +32,23 @@ function dropForeignEnvironment(argv: Arguments, y: { getOptions(): { key: Recor
   }
 }
 
+interface UsageInternals {
+  getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } };
+}
+
+/**
+ * yargs renders a command's whole help right after starting its handler, to have it at hand
+ * should the command fail later. hive never shows it then (a named command's failure is one line,
+ * see main.ts), and rendering it cost about 150 ms at the start of every run. Help is still
+ * rendered whenever it is shown (--help, a usage error without a command).
+ */
+export function skipHelpCache(cli: Argv): boolean {
+  const usage = (cli as unknown as UsageInternals).getInternalMethods?.().getUsageInstance();
+  if (typeof usage?.cacheHelpMessage !== "function") return false;
+  usage.cacheHelpMessage = () => undefined;
+  return true;
+}
+
 /** The hive command line. */
 export function buildCli(argv: readonly string[]): Argv {
   let cli = withColmenaGlobals(yargs([...argv]))
@@ -66,5 +83,6 @@ export function buildCli(argv: readonly string[]): Argv {
     completionCommand,
   ])
     cli = command(cli);
+  skipHelpCache(cli);
   return cli;
 }
