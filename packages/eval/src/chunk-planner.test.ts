@@ -18,6 +18,19 @@ describe("ChunkPlanner", () => {
     expect(planner.next(1)).toBe(1);
   });
 
+  it("counts what busy lanes have still to do, so that a lane takes its whole share at once", () => {
+    const planner = new ChunkPlanner("auto", 50, 2, 24 * GiB);
+    // Nothing timed yet: a running chunk counts whole.
+    expect(planner.next(35, [{ nodes: 15, elapsedMs: 0 }])).toBe(16);
+    planner.observe(15, 15 * 6 * MiB, 1500);
+    // The other first chunk is as far as this one was: nearly done (no whole node to go). Half of the 20 left.
+    expect(planner.next(20, [{ nodes: 15, elapsedMs: 1450 }])).toBe(10);
+    // The last lane to free up takes all 10 left, beside the 10 just started: no third cut.
+    expect(planner.next(10, [{ nodes: 10, elapsedMs: 0 }])).toBe(10);
+    // A lane that frees up while the other is far from done leaves it less.
+    expect(planner.next(20, [{ nodes: 20, elapsedMs: 500 }])).toBe(18);
+  });
+
   it("keeps the most expensive observation, and never plans past memory", () => {
     const planner = new ChunkPlanner("auto", 1000, 2, 4 * GiB);
     planner.observe(10, 10 * 50 * MiB);

@@ -60,6 +60,27 @@ describe("evaluateInChunks", () => {
     expect(sizes).toEqual([2, 38]);
   });
 
+  it("cuts few chunks on two lanes once it knows what a node costs (no halving down to single nodes)", async () => {
+    const sizes: number[] = [];
+    // The two first chunks end together (as equal chunks do); later ones take 20 ms a node.
+    let bothStarted: () => void = () => undefined;
+    const firstTwo = new Promise<void>((resolve) => (bothStarted = () => setTimeout(resolve, 16 * 20)));
+    await evaluateInChunks(
+      Array.from({ length: 50 }, (_, i) => parseNodeName(`n${i}`)),
+      { limit: "auto", parallel: 2, memoryBytes: 24 * 1024 ** 3 },
+      async (chunk) => {
+        sizes.push(chunk.length);
+        if (sizes.length === 2) bothStarted();
+        await (sizes.length <= 2 ? firstTwo : new Promise((r) => setTimeout(r, chunk.length * 20)));
+        return { values: new Map(chunk.map((n) => [n, 1])), allocatedBytes: chunk.length * 1024 ** 2 };
+      },
+      () => undefined,
+    );
+    // Two first chunks bounded by the assumed 512 MiB a node, then the 18 left in two; halving
+    // what was left at each cut made 9, 5, 2, 1, 1.
+    expect(sizes).toEqual([16, 16, 9, 9]);
+  });
+
   it("never runs more chunks at once than allowed", async () => {
     let running = 0;
     let peak = 0;

@@ -30,17 +30,27 @@ export async function evaluateInChunks<T>(
   const queue = new PQueue({ concurrency: limits.parallel });
   const planner = new ChunkPlanner(limits.limit, nodes.length, limits.parallel, limits.memoryBytes);
   const pending = [...nodes];
+  // When each running chunk started, for the planner's estimate of what they have still to do.
+  const running = new Map<readonly NodeName[], number>();
   let fatal: unknown;
   const startNext = (): void => {
-    const chunk = pending.splice(0, planner.next(pending.length));
-    if (chunk.length > 0) void queue.add(() => run(chunk));
+    const now = performance.now();
+    const busy = [...running].map(([chunk, started]) => ({ nodes: chunk.length, elapsedMs: now - started }));
+    const chunk = pending.splice(0, planner.next(pending.length, busy));
+    if (chunk.length > 0) {
+      running.set(chunk, now);
+      void queue.add(() => run(chunk));
+    }
   };
   const run = async (chunk: readonly NodeName[]): Promise<void> => {
     if (fatal !== undefined || options.signal?.aborted) return;
     options.onChunk?.(chunk);
+    const started = performance.now();
+    running.set(chunk, started);
     try {
       const { values, invalid, allocatedBytes } = await evaluateChunk(chunk, options.signal);
-      if (allocatedBytes !== undefined) planner.observe(chunk.length, allocatedBytes);
+      running.delete(chunk);
+      planner.observe(chunk.length, allocatedBytes, performance.now() - started);
       for (const node of chunk) {
         const error = invalid?.get(node);
         if (error !== undefined) {
@@ -52,6 +62,7 @@ export async function evaluateInChunks<T>(
         onOutcome({ node, ok: true, value });
       }
     } catch (error) {
+      running.delete(chunk);
       if (!(error instanceof NixCommandError)) {
         fatal ??= error;
         queue.clear();
