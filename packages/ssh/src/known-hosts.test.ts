@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,29 +18,29 @@ async function file(lines: string[]): Promise<string> {
 describe("checkHostKey", () => {
   it("matches plain, wildcard and [host]:port entries", async () => {
     const f = await file([line("web-1,10.0.0.1", keyA), line("*.example.net", keyA), line("[10.0.0.9]:2222", keyA)]);
-    expect(await checkHostKey([f], "10.0.0.1", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
-    expect(await checkHostKey([f], "db.example.net", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
-    expect(await checkHostKey([f], knownHostsName("10.0.0.9", 2222), "ssh-ed25519", keyA)).toEqual({ kind: "match" });
-    expect(await checkHostKey([f], knownHostsName("10.0.0.9", 22), "ssh-ed25519", keyA)).toEqual({ kind: "unknown" });
+    expect(checkHostKey([f], "10.0.0.1", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
+    expect(checkHostKey([f], "db.example.net", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
+    expect(checkHostKey([f], knownHostsName("10.0.0.9", 2222), "ssh-ed25519", keyA)).toEqual({ kind: "match" });
+    expect(checkHostKey([f], knownHostsName("10.0.0.9", 22), "ssh-ed25519", keyA)).toEqual({ kind: "unknown" });
   });
 
   it("matches hashed entries", async () => {
     const salt = randomBytes(20);
     const hash = createHmac("sha1", salt).update("[127.0.0.1]:2201").digest("base64");
     const f = await file([line(`|1|${salt.toString("base64")}|${hash}`, keyA)]);
-    expect(await checkHostKey([f], "[127.0.0.1]:2201", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
-    expect(await checkHostKey([f], "[127.0.0.1]:2202", "ssh-ed25519", keyA)).toEqual({ kind: "unknown" });
+    expect(checkHostKey([f], "[127.0.0.1]:2201", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
+    expect(checkHostKey([f], "[127.0.0.1]:2202", "ssh-ed25519", keyA)).toEqual({ kind: "unknown" });
   });
 
   it("reports a changed key with where the old one is, and honours negation and @revoked", async () => {
     const f = await file([line("web-1", keyA), line("*,!web-2", keyB, "ssh-rsa"), `@revoked ${line("web-3", keyB)}`]);
-    const verdict = await checkHostKey([f], "web-1", "ssh-ed25519", keyB);
+    const verdict = checkHostKey([f], "web-1", "ssh-ed25519", keyB);
     expect(verdict).toMatchObject({ kind: "mismatch", file: f, line: 3 });
-    expect(await checkHostKey([f], "web-2", "ssh-rsa", keyA)).toEqual({ kind: "unknown" });
-    expect(await checkHostKey([f], "web-3", "ssh-ed25519", keyB)).toEqual({ kind: "revoked", file: f, line: 5 });
+    expect(checkHostKey([f], "web-2", "ssh-rsa", keyA)).toEqual({ kind: "unknown" });
+    expect(checkHostKey([f], "web-3", "ssh-ed25519", keyB)).toEqual({ kind: "revoked", file: f, line: 5 });
     // A host declared with keys of other types only is refused too: accept-new adds only hosts
     // nothing mentions.
-    expect(await checkHostKey([f], "web-1", "ecdsa-sha2-nistp256", keyB)).toMatchObject({
+    expect(checkHostKey([f], "web-1", "ecdsa-sha2-nistp256", keyB)).toMatchObject({
       kind: "mismatch",
       otherType: true,
       line: 3,
@@ -50,15 +50,24 @@ describe("checkHostKey", () => {
   it("reads several files (the user's and the system's), and names a CA it cannot check", async () => {
     const user = await file([line("web-9", keyA)]);
     const system = await file([line("db-1", keyA), `@cert-authority *.example.net ${line("", keyB).trim()}`]);
-    expect(await checkHostKey([user, system], "db-1", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
-    expect(await checkHostKey([user, system], "db-1", "ssh-ed25519", keyB)).toMatchObject({
+    expect(checkHostKey([user, system], "db-1", "ssh-ed25519", keyA)).toEqual({ kind: "match" });
+    expect(checkHostKey([user, system], "db-1", "ssh-ed25519", keyB)).toMatchObject({
       kind: "mismatch",
       file: system,
     });
-    expect(await checkHostKey([user, system], "app.example.net", "ssh-ed25519", keyA)).toEqual({
+    expect(checkHostKey([user, system], "app.example.net", "ssh-ed25519", keyA)).toEqual({
       kind: "unknown",
       certAuthority: { file: system, line: 4 },
     });
-    expect(await knownKeyTypes([user, system], "db-1")).toEqual(["ssh-ed25519"]);
+    expect(knownKeyTypes([user, system], "db-1")).toEqual(["ssh-ed25519"]);
+  });
+
+  it("sees a line added to a file it has read before (each file is parsed once while it stays the same)", async () => {
+    const f = await file([line("web-1", keyA)]);
+    expect(checkHostKey([f], "web-2", "ssh-ed25519", keyB)).toEqual({ kind: "unknown" });
+    await appendFile(f, `${line("web-2", keyB)}\n`);
+    expect(checkHostKey([f], "web-2", "ssh-ed25519", keyB)).toEqual({ kind: "match" });
+    await writeFile(f, `${line("web-2", keyA)}\n${line("web-1", keyA)}\n`);
+    expect(checkHostKey([f], "web-2", "ssh-ed25519", keyB)).toMatchObject({ kind: "mismatch", line: 1 });
   });
 });

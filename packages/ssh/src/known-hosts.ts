@@ -1,6 +1,6 @@
 import { createHash, createHmac } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { appendFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { knownHostsName } from "@hive/core";
 import matchHostPattern from "./host-pattern.js";
@@ -50,9 +50,15 @@ interface Entry extends KnownHostsLine {
   blob: string;
 }
 
-/** The lines of one file's text that name the host (plain, hashed, `[host]:port`, wildcards, negation). */
-function parseEntries(text: string, file: string, name: string): Entry[] {
-  const entries: Entry[] = [];
+interface ParsedLine extends Entry {
+  hosts: string;
+}
+
+/** Each file's lines, parsed once while the file stays as it was (size and mtime): not once per host. */
+const parsedFiles = new Map<string, { mtimeMs: number; size: number; lines: ParsedLine[] }>();
+
+function parseLines(text: string, file: string): ParsedLine[] {
+  const lines: ParsedLine[] = [];
   for (const [index, raw] of text.split("\n").entries()) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
@@ -60,34 +66,49 @@ function parseEntries(text: string, file: string, name: string): Entry[] {
     const marker = fields[0]?.startsWith("@") ? fields.shift() : undefined;
     const [hosts, type, blob] = fields;
     if (hosts === undefined || type === undefined || blob === undefined) continue;
-    if (hostFieldMatches(hosts, name)) entries.push({ marker, type, blob, file, line: index + 1 });
+    lines.push({ marker, hosts, type, blob, file, line: index + 1 });
   }
-  return entries;
+  return lines;
+}
+
+/** The lines of one file that name the host (plain, hashed, `[host]:port`, wildcards, negation). */
+function parseEntries(file: string, name: string): Entry[] {
+  let stats;
+  try {
+    stats = statSync(file);
+  } catch {
+    return [];
+  }
+  let cached = parsedFiles.get(file);
+  if (cached === undefined || cached.mtimeMs !== stats.mtimeMs || cached.size !== stats.size) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return [];
+    }
+    cached = { mtimeMs: stats.mtimeMs, size: stats.size, lines: parseLines(text, file) };
+    parsedFiles.set(file, cached);
+  }
+  return cached.lines
+    .filter((l) => hostFieldMatches(l.hosts, name))
+    .map(({ marker, type, blob, line }) => ({ marker, type, blob, file, line }));
 }
 
 /** Every line of the files that names the host. */
-async function entriesFor(files: readonly string[], name: string): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  for (const file of files) {
-    const text = await readFile(file, "utf8").catch(() => undefined);
-    if (text !== undefined) entries.push(...parseEntries(text, file, name));
-  }
-  return entries;
+function entriesFor(files: readonly string[], name: string): Entry[] {
+  return files.flatMap((file) => parseEntries(file, name));
 }
 
 /** The @cert-authority line that covers a host, if any: its key is then a certificate only OpenSSH checks. */
 export function certAuthorityFor(files: readonly string[], name: string): KnownHostsLine | undefined {
-  for (const file of files) {
-    if (!existsSync(file)) continue;
-    const ca = parseEntries(readFileSync(file, "utf8"), file, name).find((e) => e.marker === "@cert-authority");
-    if (ca !== undefined) return { file: ca.file, line: ca.line };
-  }
-  return undefined;
+  const ca = entriesFor(files, name).find((e) => e.marker === "@cert-authority");
+  return ca !== undefined ? { file: ca.file, line: ca.line } : undefined;
 }
 
 /** The key types the files declare for a host: the ones to ask the host for first, as OpenSSH does. */
-export async function knownKeyTypes(files: readonly string[], name: string): Promise<string[]> {
-  const entries = await entriesFor(files, name);
+export function knownKeyTypes(files: readonly string[], name: string): string[] {
+  const entries = entriesFor(files, name);
   return [...new Set(entries.filter((e) => e.marker === undefined).map((e) => e.type))];
 }
 
@@ -96,14 +117,9 @@ export async function knownKeyTypes(files: readonly string[], name: string): Pro
  * hashed and `[host]:port` entries, wildcards, @revoked). A key no declared key matches is a
  * mismatch, whatever its type: only a host nothing mentions is unknown (so accept-new adds it).
  */
-export async function checkHostKey(
-  files: readonly string[],
-  name: string,
-  keyType: string,
-  keyBlob: Buffer,
-): Promise<HostKeyVerdict> {
+export function checkHostKey(files: readonly string[], name: string, keyType: string, keyBlob: Buffer): HostKeyVerdict {
   const key = keyBlob.toString("base64");
-  const entries = await entriesFor(files, name);
+  const entries = entriesFor(files, name);
   const revoked = entries.find((e) => e.marker === "@revoked" && e.blob === key);
   if (revoked !== undefined) return { kind: "revoked", file: revoked.file, line: revoked.line };
   const declared = entries.filter((e) => e.marker === undefined);

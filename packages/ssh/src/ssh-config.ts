@@ -59,9 +59,16 @@ export interface ConfigSources {
   home?: string;
 }
 
+/** Parsed configs by their text: a run resolves every host against the same files. */
+const parsedConfigs = new Map<string, SSHConfig>();
+
 function parseConfig(path: string, text: string): SSHConfig {
+  const cached = parsedConfigs.get(text);
+  if (cached !== undefined) return cached;
   try {
-    return SSHConfig.parse(text);
+    const parsed = SSHConfig.parse(text);
+    parsedConfigs.set(text, parsed);
+    return parsed;
   } catch (error) {
     throw new HiveError("HIVE_SSH_CONFIG", `cannot read ssh config ${path}: ${(error as Error).message}`, {
       cause: error,

@@ -196,7 +196,7 @@ async function connectClient(host: ResolvedHost, agent: string | undefined, sock
   const lookupName = knownHostsName(host.hostKeyAlias ?? host.hostName, host.hostKeyAlias ? 22 : host.port);
   // The user's known hosts and the system's (NixOS's programs.ssh.knownHosts): both declare keys.
   const knownFiles = [...host.knownHostsFiles, ...host.globalKnownHostsFiles];
-  const serverHostKey = hostKeyAlgorithms(await knownKeyTypes(knownFiles, lookupName));
+  const serverHostKey = hostKeyAlgorithms(knownKeyTypes(knownFiles, lookupName));
 
   const methods: AuthMethod[] = [
     ...(useAgent ? [{ type: "agent" as const, username: host.user, agent }] : []),
@@ -226,7 +226,8 @@ async function connectClient(host: ResolvedHost, agent: string | undefined, sock
     hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
       presentedKey = key;
       const { type } = parseKeyBlob(key);
-      checkHostKey(knownFiles, lookupName, type, key)
+      Promise.resolve()
+        .then(() => checkHostKey(knownFiles, lookupName, type, key))
         .then(async (result) => {
           verdict = result;
           if (result.kind === "match" || host.strictHostKeyChecking === "no") return verify(true);
