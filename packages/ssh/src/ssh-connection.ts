@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import type { Duplex } from "node:stream";
+import { Writable, type Duplex } from "node:stream";
 import ssh2, {
   type AuthHandlerMiddleware,
   type AuthenticationType,
@@ -10,6 +10,7 @@ import ssh2, {
 } from "ssh2";
 import { HiveError } from "@hive/core";
 import { startProxyCommand, type ProxiedSocket } from "./proxy-command.js";
+import { batchWrites } from "./write-batching.js";
 import {
   addKnownHost,
   checkHostKey,
@@ -271,6 +272,10 @@ async function connectClient(host: ResolvedHost, agent: string | undefined, sock
     // The handshake and every command are small request/response exchanges: Nagle's algorithm
     // with delayed ACKs would add tens of milliseconds to each (measured: 90 ms a command).
     client.setNoDelay(true);
+    // ssh2 keeps the stream it writes to (its own TCP socket, or `sock`) in _sock; without it
+    // (another ssh2), writes are just not batched.
+    const stream = (client as unknown as { _sock?: unknown })._sock;
+    if (stream instanceof Writable) batchWrites(stream);
   });
 }
 
