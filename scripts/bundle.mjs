@@ -1,4 +1,4 @@
-// Bundles the hive CLI and every package it uses (workspace and npm alike) into one ES module in
+// Bundles the hive CLI and every package it uses (workspace and npm alike) into ES modules in
 // packages/hive/dist, beside the Nix files it reads at run time, so that the packed tarball
 // installs with `npm install -g` or runs with `npx` on any machine with Node >= 20.19: no
 // dependencies to fetch, no build step, no native addons (ssh2 runs in pure JavaScript).
@@ -18,8 +18,13 @@ for (const asset of ["evaluator.nix", "deployment-options.nix"])
 copyFileSync(`${root}README.md`, `${out}/README.md`);
 
 const result = await build({
-  entryPoints: [`${root}packages/cli/dist/main.js`],
-  outfile: `${out}/dist/hive.mjs`,
+  entryPoints: { hive: `${root}packages/cli/dist/main.js` },
+  outdir: `${out}/dist`,
+  outExtension: { ".js": ".mjs" },
+  // What hive imports when it needs it (ssh2, once it connects) is a chunk of its own, loaded
+  // then, not parsed at every start.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Writable, type Duplex } from "node:stream";
-import ssh2, {
-  type AuthHandlerMiddleware,
-  type AuthenticationType,
-  type Client,
-  type ClientChannel,
-  type ConnectConfig,
-  type ServerHostKeyAlgorithm,
+import type {
+  AuthHandlerMiddleware,
+  AuthenticationType,
+  Client,
+  ClientChannel,
+  ConnectConfig,
+  ServerHostKeyAlgorithm,
 } from "ssh2";
 import { HiveError } from "@hive/core";
 import { startProxyCommand, type ProxiedSocket } from "./proxy-command.js";
@@ -34,7 +34,27 @@ function parseKeyBlob(blob: Buffer): { type: string } {
   return { type: blob.subarray(4, 4 + length).toString("latin1") };
 }
 
-function loadIdentities(host: ResolvedHost): { keys: { path: string; key: Buffer }[]; encrypted: string[] } {
+type Ssh2 = typeof import("ssh2");
+let ssh2Module: Promise<Ssh2> | undefined;
+
+/**
+ * ssh2, loaded when first wanted: loading it costs about 60 ms of CPU, which a run that connects
+ * spends while the hive evaluates (preloadSsh2), and a run that never connects not at all.
+ */
+export function loadSsh2(): Promise<Ssh2> {
+  ssh2Module ??= import("ssh2").then((m) => (m as { default?: Ssh2 }).default ?? m);
+  return ssh2Module;
+}
+
+/** Starts loading ssh2 once what runs now is done (the hive's evaluation has been started by then). */
+export function preloadSsh2(): void {
+  setImmediate(() => void loadSsh2().catch(() => undefined));
+}
+
+function loadIdentities(
+  ssh2: Ssh2,
+  host: ResolvedHost,
+): { keys: { path: string; key: Buffer }[]; encrypted: string[] } {
   const keys: { path: string; key: Buffer }[] = [];
   const encrypted: string[] = [];
   for (const path of host.identityFiles) {
@@ -189,8 +209,9 @@ function hostKeyAlgorithms(known: readonly string[]): ServerHostKeyAlgorithm[] {
 }
 
 async function connectClient(host: ResolvedHost, agent: string | undefined, sock: Duplex | undefined): Promise<Client> {
+  const ssh2 = await loadSsh2();
   const client = new ssh2.Client();
-  const { keys: identities, encrypted } = loadIdentities(host);
+  const { keys: identities, encrypted } = loadIdentities(ssh2, host);
   const useAgent = agent !== undefined && !host.identitiesOnly;
   let verdict: HostKeyVerdict | undefined;
   let presentedKey: Buffer | undefined;

@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import type { ClientChannel } from "ssh2";
 import { feedInput, HiveError, type ExecOptions, type ExecResult } from "@hive/core";
 import { EscalatingTransport } from "./escalating-transport.js";
-import { SshConnection } from "./ssh-connection.js";
+import { preloadSsh2, SshConnection } from "./ssh-connection.js";
 import {
   defaultConfigSources,
   resolveSshTarget,
@@ -125,7 +125,9 @@ export class SshTransportPool {
     private readonly sources: ConfigSources = defaultConfigSources(),
     private readonly agent: string | undefined = process.env["SSH_AUTH_SOCK"],
     private readonly backend: SshBackend = "auto",
-  ) {}
+  ) {
+    if (backend !== "openssh") preloadSsh2();
+  }
 
   /**
    * Why a host goes through OpenSSH; undefined: through ssh2. The pool's backend (--ssh) decides
