@@ -26,10 +26,10 @@ const KEEP_LOCK = `
 lock="$1"; holder="$2"; force="$3"
 set -- "$4" "$5"
 umask 077
-mkdir -p "$(dirname "$lock")" || exit 70
+mkdir -p "\${lock%/*}" || exit 70
 exec 9>> "$lock.mutex" || exit 70
 flock 9 || exit 70
-boot=$(cat /proc/sys/kernel/random/boot_id)
+read -r boot < /proc/sys/kernel/random/boot_id
 if [ -s "$lock" ]; then
   alive=0
   while read -r kind pid pboot; do
@@ -52,7 +52,8 @@ const HOLD_LOCK = `
 echo "hive-lock-ready"
 while read -r command; do
   if [ "$command" = release ]; then
-    if [ "$(head -n 1 "$lock" 2>/dev/null)" = "$holder" ]; then rm -f "$lock"; fi
+    first=; { read -r first < "$lock"; } 2>/dev/null
+    if [ "$first" = "$holder" ]; then rm -f "$lock"; fi
     exit 0
   fi
 done
