@@ -43,4 +43,23 @@ describe("gzip that never costs more than it saves", () => {
       expect((await buffer(sniffed.stream)).equals(data)).toBe(true);
     }
   });
+
+  it("fails when the stream fails while its start is read, and passes a later failure on", async () => {
+    const failing = (after: number) => {
+      let sent = 0;
+      return new Readable({
+        read() {
+          if (sent >= after) this.destroy(new Error("export died"));
+          else {
+            sent += 64 * 1024;
+            this.push(randomBytes(64 * 1024));
+          }
+        },
+      });
+    };
+    await expect(sniffCompressible(failing(128 * 1024))).rejects.toThrow("export died");
+    // Past the sample (and past what the returned stream holds before its reader comes).
+    const sniffed = await sniffCompressible(failing(2 * 1024 * 1024));
+    await expect(buffer(sniffed.stream)).rejects.toThrow("export died");
+  });
 });
