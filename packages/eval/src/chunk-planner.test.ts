@@ -27,8 +27,10 @@ describe("ChunkPlanner", () => {
     expect(planner.next(20, [{ nodes: 15, elapsedMs: 1450 }])).toBe(10);
     // The last lane to free up takes all 10 left, beside the 10 just started: no third cut.
     expect(planner.next(10, [{ nodes: 10, elapsedMs: 0 }])).toBe(10);
-    // A lane that frees up while the other is far from done leaves it less.
-    expect(planner.next(20, [{ nodes: 20, elapsedMs: 500 }])).toBe(18);
+    // A lane that frees up while the other has much to do leaves it less.
+    expect(planner.next(40, [{ nodes: 20, elapsedMs: 0 }])).toBe(30);
+    // No process for a node or two: a share that would leave one takes it too.
+    expect(planner.next(10, [{ nodes: 10, elapsedMs: 150 }])).toBe(10);
   });
 
   it("keeps the most expensive observation, and never plans past memory", () => {

@@ -47,7 +47,10 @@ export class ChunkPlanner {
     if (this.limit !== "auto") return Math.min(remaining, this.limit);
     const perLane = (this.memoryBytes * MEMORY_SHARE) / this.parallel - BYTES_PER_PROCESS;
     const fitting = Math.max(1, Math.floor(perLane / (this.bytesPerNode ?? ASSUMED_BYTES_PER_NODE)));
-    const share = Math.ceil((remaining + this.unfinished(running)) / this.parallel);
+    let share = Math.ceil((remaining + this.unfinished(running)) / this.parallel);
+    // A few nodes left over would cost a nix process of their own (Nix and nixpkgs loaded again
+    // for them): worth more than the imbalance of taking them now.
+    if (remaining - share <= share / 4) share = remaining;
     return Math.max(1, Math.min(remaining, share, fitting));
   }
 
