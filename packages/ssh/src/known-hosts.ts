@@ -72,7 +72,7 @@ function parseLines(text: string, file: string): ParsedLine[] {
 }
 
 /** The lines of one file that name the host (plain, hashed, `[host]:port`, wildcards, negation). */
-function parseEntries(file: string, name: string): Entry[] {
+function linesNaming(file: string, name: string): Entry[] {
   let stats;
   try {
     stats = statSync(file);
@@ -97,7 +97,7 @@ function parseEntries(file: string, name: string): Entry[] {
 
 /** Every line of the files that names the host. */
 function entriesFor(files: readonly string[], name: string): Entry[] {
-  return files.flatMap((file) => parseEntries(file, name));
+  return files.flatMap((file) => linesNaming(file, name));
 }
 
 /** The @cert-authority line that covers a host, if any: its key is then a certificate only OpenSSH checks. */
