@@ -5,6 +5,8 @@
 // Input: the compiled workspace (`pnpm build`). Run by `pnpm pack` in packages/hive (prepack).
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -30,17 +32,19 @@ const result = await build({
   format: "esm",
   target: "node20.19",
   // The CommonJS dependencies (ssh2, pino and theirs) call require() for Node's own modules and
-  // read __dirname, which an ES module lacks.
+  // read __dirname and __filename, which an ES module lacks. Those two are defined under names of
+  // hive's own, so that they never clash with a module's own top-level __dirname (yargs has one).
   banner: {
     js: [
-      'import { createRequire as __hiveRequire } from "node:module";',
-      'import { dirname as __hiveDirname } from "node:path";',
+      'import { createRequire as __hiveCreateRequire } from "node:module";',
+      'import { dirname as __hiveDirnameOf } from "node:path";',
       'import { fileURLToPath as __hivePath } from "node:url";',
-      "const require = __hiveRequire(import.meta.url);",
-      "const __filename = __hivePath(import.meta.url);",
-      "const __dirname = __hiveDirname(__filename);",
+      "const require = __hiveCreateRequire(import.meta.url);",
+      "const __hiveFilename = __hivePath(import.meta.url);",
+      "const __hiveDirname = __hiveDirnameOf(__hiveFilename);",
     ].join(" "),
   },
+  define: { __filename: "__hiveFilename", __dirname: "__hiveDirname" },
   // ssh2 looks up its optional native crypto addon and cpu-features inside try/catch: left out,
   // they are absent at run time and ssh2 uses its JavaScript code.
   external: ["cpu-features", "*.node"],
@@ -48,5 +52,9 @@ const result = await build({
   legalComments: "linked",
   metafile: true,
 });
+// Every file must parse: a name declared twice (the banner's and a module's own) fails here, not
+// on an operator's machine. (The metafile's paths are relative to the working directory.)
+for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".mjs")))
+  execFileSync(process.execPath, ["--check", resolve(file)], { stdio: "inherit" });
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
 process.stdout.write(`bundled hive into packages/hive/dist (${Math.round(bytes / 1024)} KiB)\n`);
