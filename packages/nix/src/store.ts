@@ -3,46 +3,8 @@ import { execa } from "execa";
 import { HiveError, LineSplitter, parseStorePath, type DrvPath, type StorePath } from "@hive/core";
 import { nixEnvironment, runNix } from "./nix-command.js";
 
-export interface PathInfo {
-  path: StorePath;
-  narSize: number;
-  references: StorePath[];
-}
-
-/**
- * The closure of some store paths with sizes, dependencies first (what `nix-store --import`
- * needs), from one `nix path-info` call.
- */
-export async function closureOf(
-  paths: readonly StorePath[],
-  options: { signal?: AbortSignal } = {},
-): Promise<PathInfo[]> {
-  // A .drv root means the derivation's own closure (to build it elsewhere), not its outputs.
-  const derivation = paths.some((p) => p.endsWith(".drv")) ? ["--derivation"] : [];
-  const { stdout } = await runNix("nix", ["path-info", "--json", "--recursive", ...derivation, ...paths], options);
-  const raw = JSON.parse(stdout) as { path: string; narSize?: number; references?: string[] }[];
-  const infos = new Map<string, PathInfo>(
-    raw.map((r) => [
-      r.path,
-      { path: parseStorePath(r.path), narSize: r.narSize ?? 0, references: (r.references ?? []).map(parseStorePath) },
-    ]),
-  );
-  const ordered: PathInfo[] = [];
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (info: PathInfo): void => {
-    if (state.get(info.path) === "done") return;
-    if (state.get(info.path) === "visiting") return; // self-references
-    state.set(info.path, "visiting");
-    for (const ref of info.references) {
-      const dep = infos.get(ref);
-      if (dep && ref !== info.path) visit(dep);
-    }
-    state.set(info.path, "done");
-    ordered.push(info);
-  };
-  for (const info of [...infos.values()].sort((a, b) => a.path.localeCompare(b.path))) visit(info);
-  return ordered;
-}
+export type { PathInfo } from "./closure.js";
+export { closureOf } from "./closure.js";
 
 /** Builds (or substitutes) a derivation's outputs locally; the log goes to `onLog` line by line. */
 export async function realiseDerivation(
