@@ -5,11 +5,10 @@
 import { Buffer } from "node:buffer";
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { miniNixpkgsPath, nixEnvironment } from "../../packages/testbed/dist/index.js";
+import { nixEnvironment, writePayloadHive } from "../../packages/testbed/dist/index.js";
 
 const run = promisify(execFile);
 // The bundle users install (packages/hive, made by `pnpm bench`), else the workspace's build.
@@ -17,26 +16,17 @@ const bundled = new URL("../../packages/hive/dist/hive.mjs", import.meta.url).pa
 const hiveBin = existsSync(bundled) ? bundled : new URL("../../packages/cli/dist/main.js", import.meta.url).pathname;
 
 /** A hive.nix for `names`: `shared` paths every host has, `perHost` paths of its own, `nodeExtra(name)` more settings. */
-export async function fleetHive(
+export function fleetHive(
   names,
   { shared = { paths: 100, bytes: 300 * 1024 }, perHost, seed = "bench", nodeExtra = () => "" } = {},
 ) {
-  const dir = await mkdtemp(join(tmpdir(), "hive-bench-cli-"));
-  const own = perHost ?? { paths: 4, bytes: 300 * 1024 };
-  const nodes = names.map(
-    (name) =>
-      `  ${name} = { networking.hostName = "${name}"; testbed.hostPayload = { paths = ${own.paths}; bytes = ${own.bytes}; seed = "${seed}-${name}"; }; ${nodeExtra(name)} };`,
-  );
-  await writeFile(
-    join(dir, "hive.nix"),
-    `{
-  meta.nixpkgs = import ${miniNixpkgsPath} { system = "x86_64-linux"; };
-  defaults = { testbed.payload = { paths = ${shared.paths}; bytes = ${shared.bytes}; seed = "${seed}-shared"; }; };
-${nodes.join("\n")}
-}
-`,
-  );
-  return dir;
+  return writePayloadHive(names, {
+    shared,
+    perHost: perHost ?? { paths: 4, bytes: 300 * 1024 },
+    seed,
+    nodeExtra,
+    prefix: "hive-bench-cli-",
+  });
 }
 
 /** The environment a user of this fleet has: its ssh_config, no agent, no binary cache, no NIX_PATH. */

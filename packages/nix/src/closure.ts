@@ -1,5 +1,5 @@
-import { HiveError, parseStorePath, type StorePath } from "@hive/core";
-import { runNix } from "./nix-command.js";
+import { parseStorePath, type StorePath } from "@hive/core";
+import { nixInterrupted, runNix } from "./nix-command.js";
 
 export interface PathInfo {
   path: StorePath;
@@ -94,25 +94,26 @@ class ClosureQueries {
   /** An asker whose run was interrupted before its turn: answered at once. */
   private abandoned(asked: Asked): boolean {
     if (!asked.signal?.aborted) return false;
-    asked.reject(new HiveError("HIVE_INTERRUPTED", "nix was stopped: the run was interrupted"));
+    asked.reject(nixInterrupted("nix"));
     return true;
+  }
+
+  /** Asks for one asker's roots alone (its own signal stops the query). */
+  private async answerAlone(asked: Asked): Promise<void> {
+    await pathInfos(asked.roots, asked.signal).then(
+      (infos) => asked.resolve(orderedClosure(infos, asked.roots)),
+      asked.reject,
+    );
   }
 
   private async answer(batch: readonly Asked[]): Promise<void> {
     const [only] = batch;
     if (only === undefined) return;
-    if (batch.length === 1) {
-      // Alone: its own signal stops the query, as before.
-      await pathInfos(only.roots, only.signal).then(
-        (infos) => only.resolve(orderedClosure(infos, only.roots)),
-        only.reject,
-      );
-      return;
-    }
+    if (batch.length === 1) return this.answerAlone(only);
     const roots = [...new Set(batch.flatMap((a) => a.roots))];
     // Several: an asker whose run is interrupted stops waiting; the query goes on for the others.
     const waits = batch.map((asked) => {
-      const onAbort = () => asked.reject(new HiveError("HIVE_INTERRUPTED", "nix was stopped: the run was interrupted"));
+      const onAbort = () => asked.reject(nixInterrupted("nix"));
       asked.signal?.addEventListener("abort", onAbort, { once: true });
       return () => asked.signal?.removeEventListener("abort", onAbort);
     });
@@ -121,14 +122,7 @@ class ClosureQueries {
       for (const asked of batch) asked.resolve(orderedClosure(infos, asked.roots));
     } catch {
       // One path that is not valid fails the whole query: each asks alone, for its own error.
-      await Promise.all(
-        batch.map((asked) =>
-          pathInfos(asked.roots, asked.signal).then(
-            (infos) => asked.resolve(orderedClosure(infos, asked.roots)),
-            asked.reject,
-          ),
-        ),
-      );
+      await Promise.all(batch.map((asked) => this.answerAlone(asked)));
     } finally {
       for (const stop of waits) stop();
     }

@@ -44,6 +44,15 @@ export class NixCommandError extends HiveError {
   }
 }
 
+/** A Nix program stopped because the run was interrupted: said so, and no more (no argv). */
+export function nixInterrupted(program: string, cause?: unknown): HiveError {
+  return new HiveError(
+    "HIVE_INTERRUPTED",
+    `${program} was stopped: the run was interrupted`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
 /**
  * Runs a Nix program (nix, nix-store, nix-instantiate, ...) from argv, never through a shell.
  * Libraries call this; nothing else in hive spawns nix.
@@ -83,8 +92,7 @@ export async function runNix(
       });
     }
     // The evaluator's whole expression is in its argv: an interruption says so and no more.
-    if (failure.isCanceled)
-      throw new HiveError("HIVE_INTERRUPTED", `${program} was stopped: the run was interrupted`, { cause: error });
+    if (failure.isCanceled) throw nixInterrupted(program, error);
     const stderr = typeof failure.stderr === "string" ? failure.stderr : "";
     throw new NixCommandError(program, stderr, failure.exitCode, options.showTrace ?? false);
   }

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { execa } from "execa";
 import { HiveError, LineSplitter, parseStorePath, type DrvPath, type StorePath } from "@hive/core";
-import { nixEnvironment, runNix } from "./nix-command.js";
+import { nixEnvironment, nixInterrupted, runNix } from "./nix-command.js";
 
 export type { PathInfo } from "./closure.js";
 export { closureOf } from "./closure.js";
@@ -60,8 +60,7 @@ export function exportPaths(
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
   const done = child.then((result) => {
-    if (result.isCanceled)
-      throw new HiveError("HIVE_INTERRUPTED", "nix-store --export was stopped: the run was interrupted");
+    if (result.isCanceled) throw nixInterrupted("nix-store --export");
     if (result.exitCode !== 0) {
       const stderr = Buffer.from(result.stderr).toString().trim();
       const cause = stderr || (result.signal ? `killed by ${result.signal}` : `exit code ${String(result.exitCode)}`);

@@ -4,6 +4,7 @@ export { LinkProxy, Uplink, type LinkOptions } from "./link-proxy.js";
 export { BinaryCacheServer } from "./binary-cache.js";
 export { SUDO_USER, SUDO_PASSWORD_USER } from "./host-layout.js";
 export { miniNixpkgsPath, nixEnvironment, testNixConfig } from "./assets.js";
+export { writePayloadHive, type PayloadHiveOptions } from "./payload-hive.js";
 export { processesOfHostsUnder, killProcesses } from "./namespaces.js";
 export { describeFleet, type HostStatus } from "./status.js";
 export { checkPrerequisites } from "./prerequisites.js";
