@@ -67,6 +67,22 @@ describe("the SSH transport (ssh2) against real sshd", () => {
     await p.closeAll();
   });
 
+  it("stops a command whose run is interrupted while its channel is being opened", async () => {
+    await fleet().link("h3", { latencyMs: 200 });
+    const p = pool();
+    const t = p.transportFor(target("h3-link"), SUDO);
+    await t.exec(["true"]);
+    const stop = new AbortController();
+    const started = Date.now();
+    const running = t.exec(["sleep", "5"], { signal: stop.signal });
+    // The channel's opening is on its way (200 ms each way) when the run is interrupted.
+    await new Promise((r) => setTimeout(r, 50));
+    stop.abort(new Error("interrupted"));
+    await expect(running).rejects.toThrow("interrupted");
+    expect(Date.now() - started).toBeLessThan(2000);
+    await p.closeAll();
+  });
+
   it("refuses a changed host key, naming both fingerprints", async () => {
     const config = join(fleet().dir, "ssh_config_wrong_key");
     const known = join(fleet().dir, "known_hosts_wrong_key");

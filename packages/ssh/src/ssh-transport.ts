@@ -63,6 +63,9 @@ export class SshTransport extends EscalatingTransport {
           reject(reason instanceof Error ? reason : new Error("aborted"));
         };
         options.signal?.addEventListener("abort", abort, { once: true });
+        // An abort while the channel opened fired no event: the command must not run on unstopped
+        // (a second Ctrl-C then waited for a peer copy's 30 s stall timer).
+        if (options.signal?.aborted) abort();
         if (options.stdout !== undefined) channel.pipe(options.stdout, { end: false });
         else channel.on("data", (chunk: Buffer) => (options.onStdout ? options.onStdout(chunk) : stdout.push(chunk)));
         channel.stderr.on("data", (chunk: Buffer) => (options.onStderr ? options.onStderr(chunk) : stderr.push(chunk)));
