@@ -34,9 +34,9 @@ function maxOverlap(log: string, prefix = ""): number {
   return most;
 }
 
-/** A wrapper for a host's nix-store that logs each `--import` (a push) as the host sees it. */
-const IMPORT_LOGGER = (log: string) => `#!/bin/sh
-if [ "$1" = --import ]; then
+/** A wrapper for a host's nix-store that logs each `--serve` (a push) as the host sees it. */
+const PUSH_LOGGER = (log: string) => `#!/bin/sh
+if [ "$1" = --serve ]; then
   echo "start $(cat /etc/ssh/hostname-hive) $(date +%s.%N)" >> ${log}
   /usr/bin/nix-store "$@"; rc=$?
   echo "end $(cat /etc/ssh/hostname-hive) $(date +%s.%N)" >> ${log}
@@ -64,7 +64,7 @@ describe("limits and options as Nix and the hosts see them", () => {
     const seed = Date.now();
     for (const host of hosts) {
       await fleet().link(host, { bytesPerSecond: 3 * 1024 * 1024 });
-      await onRootPath(fleet(), host, "nix-store", IMPORT_LOGGER(log));
+      await onRootPath(fleet(), host, "nix-store", PUSH_LOGGER(log));
     }
     const dir = await writeHive(
       Object.fromEntries(

@@ -1,9 +1,12 @@
-import { PassThrough, Transform } from "node:stream";
+import { Transform } from "node:stream";
 import { HiveError, type StorePath } from "@hive/core";
 import { closureOf, type PathInfo } from "@hive/nix";
 import type { Host } from "./host.js";
-import { AdaptiveGzip, sniffCompressible, type Sniffed } from "./adaptive-gzip.js";
+import { sniffCompressible, type Sniffed } from "./adaptive-gzip.js";
 import type { SharedExporter } from "./shared-export.js";
+import { TargetStore, type TargetState } from "./target-store.js";
+
+export type { TargetState };
 
 export interface CopyOptions {
   gzip: boolean;
@@ -14,6 +17,8 @@ export interface CopyOptions {
   exporter: ReturnType<SharedExporter["join"]>;
   /** The root's closure, when the caller has it already. */
   closure?: readonly PathInfo[];
+  /** The target's store when the caller holds one open (else the copy opens its own). */
+  store?: TargetStore;
 }
 
 export interface CopyResult {
@@ -22,44 +27,33 @@ export interface CopyResult {
   bytes: number;
 }
 
-/**
- * One round trip to the target: which of the paths on stdin its store lacks, after it fetched
- * what it could from its own substituters ($1 = 1), and how many bytes are free in /nix/store.
- * Paths come on stdin (xargs splits them), so a closure of any size is one command.
- */
-const TARGET_QUERY = `
-invalid=$(xargs -r nix-store --check-validity --print-invalid) || exit 3
-if [ -n "$invalid" ] && [ "$1" = 1 ]; then
-  printf '%s\\n' "$invalid" | xargs -r nix-store --realise > /dev/null 2>&1 || true
-  invalid=$(printf '%s\\n' "$invalid" | xargs -r nix-store --check-validity --print-invalid) || exit 3
-fi
-printf 'free=%s\\n' "$(df -P -k /nix/store 2> /dev/null | awk 'NR == 2 { print $4 * 1024 }')"
-printf '%s\\n' "$invalid"
-`;
-
-export interface TargetState {
-  /** What the target lacks, in the closure's order. */
-  missing: PathInfo[];
-  /** Free bytes in its /nix/store; undefined when it cannot say. */
-  freeBytes: number | undefined;
-}
-
 /** What the target lacks of a closure (fetching from its own substituters first, if asked) and its free space. */
 export async function queryTarget(host: Host, closure: readonly PathInfo[], substitute: boolean): Promise<TargetState> {
   if (closure.length === 0) return { missing: [], freeBytes: undefined };
-  const { stdout } = await host.run("push", ["sh", "-c", TARGET_QUERY, "hive-query", substitute ? "1" : "0"], {
-    privileged: true,
-    stdin: `${closure.map((p) => p.path).join("\n")}\n`,
-  });
-  const lines = stdout.split("\n");
-  const free = Number(/^free=(\d+)$/m.exec(stdout)?.[1] ?? NaN);
-  const invalid = new Set(lines.filter((l) => l.startsWith("/")));
-  return { missing: closure.filter((p) => invalid.has(p.path)), freeBytes: Number.isFinite(free) ? free : undefined };
+  return withTargetStore(host, undefined, (store) => store.query(closure, substitute));
 }
 
 /** The paths of `closure` the target's store lacks. */
 export async function missingOnTarget(host: Host, closure: readonly PathInfo[]): Promise<PathInfo[]> {
   return (await queryTarget(host, closure, false)).missing;
+}
+
+/** Runs `use` with `store`, or with a store of its own for the target, ended after (stopped if `use` fails). */
+export async function withTargetStore<T>(
+  host: Host,
+  store: TargetStore | undefined,
+  use: (store: TargetStore) => Promise<T>,
+): Promise<T> {
+  if (store !== undefined) return use(store);
+  const own = new TargetStore(host);
+  try {
+    const result = await use(own);
+    await own.close();
+    return result;
+  } catch (error) {
+    own.abandon();
+    throw error;
+  }
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -87,28 +81,31 @@ function counter(onBytes: (n: number) => void): Transform {
 /**
  * Copies a system's closure to a target: asks once which paths it lacks, optionally lets it
  * substitute them, then streams one `nix-store --export` of the rest, dependencies first, into
- * `nix-store --import` over the connection, with backpressure end to end and no temporary files.
+ * the target's `nix-store --serve` over the connection, with backpressure end to end and no
+ * temporary files.
  */
 export async function copyClosure(host: Host, root: StorePath, options: CopyOptions): Promise<CopyResult> {
   const closure = options.closure ?? (await closureOf([root], host.signal ? { signal: host.signal } : {}));
-  const state = await queryTarget(host, closure, options.substitute);
-  const { missing } = state;
-  if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
-  refuseIfFull(host, state);
-
-  const sent = await sendPaths(host, missing, options);
-  return { paths: closure.length, copied: missing.length, bytes: sent };
+  if (closure.length === 0) return { paths: 0, copied: 0, bytes: 0 };
+  return withTargetStore(host, options.store, async (store) => {
+    const state = await store.query(closure, options.substitute);
+    const { missing } = state;
+    if (missing.length === 0) return { paths: closure.length, copied: 0, bytes: 0 };
+    refuseIfFull(host, state);
+    const sent = await sendPaths(store, missing, options);
+    return { paths: closure.length, copied: missing.length, bytes: sent };
+  });
 }
 
 /**
  * Streams one \`nix-store --export\` of `paths` (the target lacks them; their references it has,
- * or they come first) into \`nix-store --import\` on the target, compressed where that pays.
- * Resolves with the bytes sent (before compression).
+ * or they come first) into the target's store, compressed where that pays. Resolves with the
+ * bytes sent (before compression).
  */
 export async function sendPaths(
-  host: Host,
+  store: TargetStore,
   paths: readonly PathInfo[],
-  options: Omit<CopyOptions, "closure" | "substitute">,
+  options: Omit<CopyOptions, "closure" | "substitute" | "store">,
 ): Promise<number> {
   const total = paths.reduce((sum, p) => sum + p.narSize, 0);
   const exported = options.exporter.request(paths);
@@ -134,16 +131,15 @@ export async function sendPaths(
     counted.destroy();
     throw error;
   }
-  const body = sniffed.compressible ? sniffed.stream.pipe(new AdaptiveGzip()) : sniffed.stream.pipe(new PassThrough());
-  const importer = sniffed.compressible ? ["sh", "-c", "gzip -d | nix-store --import"] : ["nix-store", "--import"];
-  const imported = host.run("push", importer, { privileged: true, stdin: body });
-  imported.catch(() => undefined);
+  const added = store.add(paths, sniffed.stream, exported.order, sniffed.compressible);
+  added.catch(() => undefined);
   try {
-    await Promise.all([imported, exported.done]);
+    await Promise.all([added, exported.done]);
   } catch (error) {
     exported.stream.destroy();
-    // A stream that ends without its end closes the import, so the host's nix-store does not wait.
-    body.destroy();
+    sniffed.stream.destroy();
+    // A copy stopped halfway stops the target's server too: it must not wait for the rest.
+    store.abandon();
     throw error;
   }
   return sent;

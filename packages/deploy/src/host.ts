@@ -11,6 +11,8 @@ import {
 export type HostExecOptions = Omit<ExecOptions, "signal"> & {
   /** `null`: a command that must run even when the run is aborted (stopping an activation). */
   signal?: AbortSignal | null;
+  /** The command as messages name it, when its argv[0] does not (a script run by sh). */
+  label?: string;
 };
 
 /**
@@ -37,13 +39,14 @@ export class Host {
 
   /** Runs a command; a non-zero exit is an error naming the node, the step and the command's last output. */
   async run(step: DeployStep, argv: readonly string[], options: HostExecOptions = {}): Promise<ExecResult> {
-    const result = await this.exec(argv, options);
+    const { label, ...execOptions } = options;
+    const result = await this.exec(argv, execOptions);
     if (result.exitCode !== 0) {
       const cause =
         result.stderr.trim().split("\n").slice(-12).join("\n") || `exit ${result.exitCode ?? result.signal ?? "?"}`;
       throw new HiveError(
         "HIVE_REMOTE_COMMAND_FAILED",
-        `node ${this.node}: ${step}: ${argv[0] ?? "command"} failed on ${this.description}:\n${cause}`,
+        `node ${this.node}: ${step}: ${label ?? argv[0] ?? "command"} failed on ${this.description}:\n${cause}`,
       );
     }
     return result;

@@ -7,6 +7,7 @@ export { ACTIVATION_DIR, HIVE_STATE_DIR, LOCK_FILE, SYSTEM_PROFILE, parseGenerat
 export { describeHolder, lockHost, LockHolderSchema, type HostLock, type LockHolder } from "./host-lock.js";
 export { ACTIVATION_RUNNER } from "./activation-scripts.js";
 export { copyClosure, missingOnTarget, type CopyOptions, type CopyResult } from "./copier.js";
+export { TargetStore, type TargetState } from "./target-store.js";
 export { activateNode, isUnchanged, knownHere, pushNode, type NodeDeployOptions } from "./node-deploy.js";
 export { keyContent, uploadKeys, type KeySources } from "./keys.js";
 export { rebootAndWait } from "./reboot.js";

@@ -14,7 +14,8 @@ import { activationFailure, hostNow } from "./activation-failure.js";
 import type { HostState } from "./host-state.js";
 import type { Host } from "./host.js";
 import { checksBudgetSeconds, failedUnitsCheck, runHealthChecks } from "./health-checks.js";
-import { copyClosure, queryTarget, refuseIfFull, sendPaths, type TargetState } from "./copier.js";
+import { copyClosure, refuseIfFull, sendPaths, type TargetState } from "./copier.js";
+import { TargetStore } from "./target-store.js";
 import type { SharedExporter } from "./shared-export.js";
 import { appendHistory, type DeployOrigin, type DeployRecord } from "./history.js";
 import type { Holding, PeerBroker, PeerSpec } from "./peer-broker.js";
@@ -109,14 +110,11 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
   options.onEvent({ type: "step", node, step: "push" });
   await options.cache?.fill(host, system);
   const peers = options.peers;
+  // One server on the target for the whole step: every question and every path goes through it.
+  const store = new TargetStore(host);
   let closure: PathInfo[] | undefined;
   let state: TargetState | undefined;
   let holding: Holding | undefined;
-  if (peers !== undefined) {
-    closure = await closureOf([system], host.signal ? { signal: host.signal } : {});
-    state = await queryTarget(host, closure, options.substitute);
-    refuseIfFull(host, state);
-  }
   const push = {
     gzip: options.gzip,
     onProgress: throttleProgress((bytes, totalBytes) =>
@@ -134,9 +132,14 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
     }
   };
   try {
+    if (peers !== undefined) {
+      closure = await closureOf([system], host.signal ? { signal: host.signal } : {});
+      state = await store.query(closure, options.substitute);
+      refuseIfFull(host, state);
+    }
     if (peers !== undefined && closure !== undefined && state !== undefined)
       holding = await peers.broker.fill(host, peers.spec, closure, state.missing, async (paths) => {
-        const bytes = await direct((exporter) => sendPaths(host, paths, { ...push, exporter }));
+        const bytes = await direct((exporter) => sendPaths(store, paths, { ...push, exporter }));
         options.onEvent({ type: "transfer", node, from: "deployer", bytes });
       });
     const result = await direct((exporter) =>
@@ -144,9 +147,11 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
         ...push,
         exporter,
         substitute: options.substitute,
+        store,
         ...(closure !== undefined ? { closure } : {}),
       }),
     );
+    await store.close();
     if (result.bytes > 0) options.onEvent({ type: "transfer", node, from: "deployer", bytes: result.bytes });
     options.onEvent({
       type: "log",
@@ -156,6 +161,7 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
     });
     holding?.done(true);
   } catch (error) {
+    store.abandon();
     holding?.done(false);
     throw error;
   }

@@ -5,12 +5,21 @@ import { ExportSplitter } from "./export-splitter.js";
 
 interface Request {
   paths: Set<string>;
+  /** The paths this request gets, in the order their records come (set when the export starts). */
+  order: StorePath[];
   out: PassThrough;
   settle: (error?: Error) => void;
   active: boolean;
 }
 
 const END_OF_EXPORT = Buffer.alloc(8);
+
+/** One host's share of an export: its records, when it ends, and their order once it runs. */
+export interface ExportHandle {
+  stream: Readable;
+  done: Promise<void>;
+  order: () => readonly StorePath[];
+}
 
 /**
  * The order `nix-store --export` writes a set of paths in (Nix's topoSortPaths, reversed):
@@ -55,7 +64,7 @@ export class SharedExporter {
   constructor(private readonly windowMs = 50) {}
 
   /** A host entering its push step: the next export waits for it to ask (or leave). */
-  join(): { request: (paths: readonly PathInfo[]) => { stream: Readable; done: Promise<void> }; leave: () => void } {
+  join(): { request: (paths: readonly PathInfo[]) => ExportHandle; leave: () => void } {
     this.undecided++;
     let decided = false;
     const decide = () => {
@@ -79,16 +88,13 @@ export class SharedExporter {
   }
 
   /** Asks for an export of `paths` (topologically ordered), shared with requests of the same batch. */
-  request(
-    paths: readonly PathInfo[],
-    { wait = false }: { wait?: boolean } = {},
-  ): { stream: Readable; done: Promise<void> } {
+  request(paths: readonly PathInfo[], { wait = false }: { wait?: boolean } = {}): ExportHandle {
     const out = new PassThrough({ highWaterMark: 1 << 20 });
     let settle: (error?: Error) => void = () => undefined;
     const finished = new Promise<void>((resolve, reject) => {
       settle = (error) => (error ? reject(error) : resolve());
     });
-    const request: Request = { paths: new Set(paths.map((p) => p.path)), out, settle, active: true };
+    const request: Request = { paths: new Set(paths.map((p) => p.path)), order: [], out, settle, active: true };
     out.on("close", () => {
       request.active = false;
     });
@@ -104,7 +110,7 @@ export class SharedExporter {
       this.batch = batch;
     }
     this.batch.requests.push({ infos: [...paths], request });
-    return { stream: out, done: finished };
+    return { stream: out, done: finished, order: () => request.order };
   }
 
   private run(entries: { infos: PathInfo[]; request: Request }[]): void {
@@ -113,6 +119,7 @@ export class SharedExporter {
     const order = nixExportOrder(entries.map((e) => e.infos));
     const requests = entries.map((e) => e.request);
     const consumers = order.map((path) => requests.filter((r) => r.paths.has(path)));
+    for (const r of requests) r.order = order.filter((path) => r.paths.has(path));
     const exported = exportPaths(order);
     let record = 0;
     let ended = false;

@@ -5,6 +5,13 @@ export interface PathInfo {
   path: StorePath;
   narSize: number;
   references: StorePath[];
+  /** What a target's store needs to add the path from its NAR (nix-store --serve). */
+  narHash?: string;
+  deriver?: string;
+  ca?: string;
+  signatures?: string[];
+  registrationTime?: number;
+  ultimate?: boolean;
 }
 
 type Infos = Map<string, PathInfo>;
@@ -18,13 +25,35 @@ async function pathInfos(roots: readonly StorePath[], signal: AbortSignal | unde
     ["path-info", "--json", "--recursive", ...derivation, ...roots],
     signal ? { signal } : {},
   );
-  const raw = JSON.parse(stdout) as { path: string; narSize?: number; references?: string[] }[];
-  return new Map(
-    raw.map((r) => [
-      r.path,
-      { path: parseStorePath(r.path), narSize: r.narSize ?? 0, references: (r.references ?? []).map(parseStorePath) },
-    ]),
-  );
+  const raw = JSON.parse(stdout) as RawPathInfo[];
+  return new Map(raw.map((r) => [r.path, pathInfo(r)]));
+}
+
+interface RawPathInfo {
+  path: string;
+  narSize?: number;
+  references?: string[];
+  narHash?: string;
+  deriver?: string | null;
+  ca?: string | null;
+  signatures?: string[];
+  registrationTime?: number;
+  ultimate?: boolean;
+}
+
+function pathInfo(r: RawPathInfo): PathInfo {
+  const info: PathInfo = {
+    path: parseStorePath(r.path),
+    narSize: r.narSize ?? 0,
+    references: (r.references ?? []).map(parseStorePath),
+  };
+  if (typeof r.narHash === "string") info.narHash = r.narHash;
+  if (typeof r.deriver === "string") info.deriver = r.deriver;
+  if (typeof r.ca === "string") info.ca = r.ca;
+  if (Array.isArray(r.signatures)) info.signatures = r.signatures;
+  if (typeof r.registrationTime === "number") info.registrationTime = r.registrationTime;
+  if (r.ultimate === true) info.ultimate = true;
+  return info;
 }
 
 /**

@@ -22,3 +22,11 @@ export {
   type PathInfo,
 } from "./store.js";
 export { LocalTransport } from "./local-transport.js";
+export {
+  ExportToServe,
+  ServeReader,
+  SERVE_MAGIC_2,
+  SERVE_VERSION,
+  greeting,
+  queryValidPaths,
+} from "./serve-protocol.js";
