@@ -76,7 +76,7 @@ class ServeProcess {
     const version = await this.reader.number();
     if (version >> 8 !== SERVE_VERSION >> 8 || (version & 0xff) < (SERVE_VERSION & 0xff))
       throw Object.assign(this.protocolError(`its protocol version ${version >> 8}.${version & 0xff} is too old`), {
-        hint: "hive needs Nix 2.4 or later on the host (what `nix copy --to ssh://` needs too)",
+        hint: "upgrade Nix on the host: hive needs serve protocol 2.5 or later, as `nix copy --to ssh://` does",
       });
   }
 
