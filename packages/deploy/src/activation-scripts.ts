@@ -193,9 +193,10 @@ fi
 export const WAIT_ACTIVATION = `
 i=0
 while [ ! -s "$1.status" ] && [ ! -e "$1.activated" ] && [ "$i" -lt "$3" ]; do
-  pid=$(cat "$1.pid" 2>/dev/null || true)
+  # Builtins only (read, kill, test): one process per step, the sleep, while ten hosts wait.
+  pid=""; read -r pid 2>/dev/null < "$1.pid"
   { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || break
-  [ "$(cat /proc/sys/kernel/random/boot_id)" = "$2" ] || break
+  read -r booted < /proc/sys/kernel/random/boot_id && [ "$booted" = "$2" ] || break
   sleep 0.02
   i=$((i + 1))
 done
