@@ -1,6 +1,8 @@
 import { execFile, spawn } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { HiveError } from "@hive/core";
@@ -65,6 +67,37 @@ describe("the SSH transport (ssh2) against real sshd", () => {
     expect((await t.exec(["echo", "again"])).stdout).toBe("again\n");
     expect(t.connectionsOpened).toBe(2);
     await p.closeAll();
+  });
+
+  it("keeps a push to a near OpenSSH host to half its window in flight, and every byte arrives", async () => {
+    const p = pool();
+    const t = p.transportFor(target("h3"), SUDO);
+    const data = randomBytes(8 * 1024 * 1024);
+    let pulled = 0;
+    // Chunks handed over only as the channel takes them: what it has taken is in flight or queued.
+    const input = Readable.from(
+      (function* () {
+        for (let at = 0; at < data.length; at += 65536) {
+          pulled += Math.min(65536, data.length - at);
+          yield data.subarray(at, at + 65536);
+        }
+      })(),
+    );
+    // The host reads nothing for 2 s: the window is all that can leave meanwhile.
+    const pushed = t.exec(["sh", "-c", "sleep 2; sha256sum"], { stdin: input });
+    pushed.catch(() => undefined);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // sshd's window is 2 MiB, and ssh2 queues up to 2 MiB more in the channel: held to half the
+      // window, about 3.1 MiB has been taken (4.1 MiB with the whole window in flight).
+      const mib = 1024 * 1024;
+      expect(pulled).toBeGreaterThan(2.5 * mib);
+      expect(pulled).toBeLessThan(3.5 * mib);
+      const result = await pushed;
+      expect(result.stdout.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
+    } finally {
+      await p.closeAll();
+    }
   });
 
   it("stops a command whose run is interrupted while its channel is being opened", async () => {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { Socket } from "node:net";
 import { Writable, type Duplex } from "node:stream";
 import type {
   AuthHandlerMiddleware,
@@ -11,6 +12,7 @@ import type {
 import { HiveError } from "@hive/core";
 import { startProxyCommand, type ProxiedSocket } from "./proxy-command.js";
 import { batchWrites } from "./write-batching.js";
+import { limitInFlight } from "./in-flight-limit.js";
 import {
   addKnownHost,
   checkHostKey,
@@ -84,6 +86,8 @@ export class SshConnection {
   private constructor(
     readonly host: ResolvedHost,
     private readonly client: Client,
+    /** How long the TCP connection took to open (a round trip), when hive opened it itself. */
+    private readonly connectMs: number | undefined,
     private readonly jumps: SshConnection[],
     private readonly proxy?: ProxiedSocket,
   ) {}
@@ -109,10 +113,10 @@ export class SshConnection {
       if (via === undefined && host.proxyCommand !== undefined)
         proxy = await startProxyCommand(host.proxyCommand, describeHost(host));
       const sock = via === undefined ? proxy?.sock : await via.forward(host.hostName, host.port);
-      const client = await connectClient(host, options.agent, sock).catch(async (error: unknown) => {
+      const { client, connectMs } = await connectClient(host, options.agent, sock).catch(async (error: unknown) => {
         throw await proxyFailure(host, proxy, error);
       });
-      return new SshConnection(host, client, jumps, proxy);
+      return new SshConnection(host, client, connectMs, jumps, proxy);
     } catch (error) {
       proxy?.process.kill();
       for (const jump of jumps.reverse()) jump.end();
@@ -139,8 +143,9 @@ export class SshConnection {
   /**
    * Opens a command channel and hands it to `use` at once: its output, exit status and close may
    * arrive in the same read as the channel itself, so listeners must be attached synchronously.
+   * `streamed`: its input is a stream (a push), whose data in flight is kept to what the host needs.
    */
-  exec<T>(command: string, use: (channel: ClientChannel) => Promise<T>): Promise<T> {
+  exec<T>(command: string, use: (channel: ClientChannel) => Promise<T>, streamed = false): Promise<T> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error, channel) => {
         if (error) {
@@ -151,6 +156,8 @@ export class SshConnection {
           );
         } else {
           this.running++;
+          const software = (this.client as unknown as { _remoteVer?: string })._remoteVer;
+          if (streamed) limitInFlight(channel, software, this.connectMs);
           use(channel)
             .finally(() => {
               this.running--;
@@ -208,7 +215,11 @@ function hostKeyAlgorithms(known: readonly string[]): ServerHostKeyAlgorithm[] {
   return [...new Set([...first, ...all])];
 }
 
-async function connectClient(host: ResolvedHost, agent: string | undefined, sock: Duplex | undefined): Promise<Client> {
+async function connectClient(
+  host: ResolvedHost,
+  agent: string | undefined,
+  sock: Duplex | undefined,
+): Promise<{ client: Client; connectMs: number | undefined }> {
   const ssh2 = await loadSsh2();
   const client = new ssh2.Client();
   const { keys: identities, encrypted } = loadIdentities(ssh2, host);
@@ -278,10 +289,11 @@ async function connectClient(host: ResolvedHost, agent: string | undefined, sock
         connectError(host, error, verdict, presentedKey, { identities: identities.length, encrypted, agent: useAgent }),
       );
     };
+    let connectMs: number | undefined;
     client.once("ready", () => {
       client.removeListener("error", fail);
       client.on("error", () => undefined);
-      resolve(client);
+      resolve({ client, connectMs });
     });
     client.once("error", fail);
     // A connection that closes before the handshake ends (a ProxyCommand that exits) fails now,
@@ -297,6 +309,12 @@ async function connectClient(host: ResolvedHost, agent: string | undefined, sock
     // (another ssh2), writes are just not batched.
     const stream = (client as unknown as { _sock?: unknown })._sock;
     if (stream instanceof Writable) batchWrites(stream);
+    // The TCP handshake's time, from after the name is resolved: how near the host is.
+    if (sock === undefined && stream instanceof Socket) {
+      let start = performance.now();
+      stream.once("lookup", () => (start = performance.now()));
+      stream.once("connect", () => (connectMs = performance.now() - start));
+    }
   });
 }
 

@@ -1,4 +1,5 @@
 import { homedir } from "node:os";
+import { Readable } from "node:stream";
 import type { ClientChannel } from "ssh2";
 import { feedInput, HiveError, type ExecOptions, type ExecResult } from "@hive/core";
 import { EscalatingTransport } from "./escalating-transport.js";
@@ -93,7 +94,7 @@ export class SshTransport extends EscalatingTransport {
         });
         feedInput(options.stdin, channel, () => channel.close());
       });
-    return connection.exec(shellQuote(full), collect);
+    return connection.exec(shellQuote(full), collect, options.stdin instanceof Readable);
   }
 
   async close(): Promise<void> {

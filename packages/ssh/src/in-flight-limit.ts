@@ -1,0 +1,28 @@
+import type { ClientChannel } from "ssh2";
+
+/** A link this near (its TCP connect time) moves half a window far faster than a host consumes it. */
+const NEAR_MS = 5;
+/** Smaller windows are left whole: the buffering they allow is small. */
+const MIN_WINDOW = 1024 * 1024;
+
+/**
+ * Keeps what a streamed command has in flight to half the server's window plus two packets, on a
+ * near link to OpenSSH. sshd holds what it received but the command has not read yet, and grows
+ * that buffer a packet at a time (each step a copy and a wipe of all of it): with a consumer
+ * slower than the link (the host's nix-store writing its store), a full 2 MiB window doubled its
+ * sshd's CPU (measured on a 32 MB push: 280 against 150 ms). OpenSSH adjusts the window once less
+ * than half of it is left (channels.c, channel_check_window), so holding back the rest never
+ * stalls a command. A far link keeps the whole window: there the window bounds the throughput.
+ */
+export function limitInFlight(
+  channel: ClientChannel,
+  serverSoftware: string | undefined,
+  connectMs: number | undefined,
+): void {
+  if (connectMs === undefined || connectMs > NEAR_MS || !/^OpenSSH_/.test(serverSoftware ?? "")) return;
+  const outgoing = (channel as unknown as { outgoing?: { window?: unknown; packetSize?: unknown } }).outgoing;
+  const window = outgoing?.window;
+  const packet = outgoing?.packetSize;
+  if (outgoing === undefined || typeof window !== "number" || typeof packet !== "number" || window < MIN_WINDOW) return;
+  outgoing.window = Math.floor(window / 2) + 2 * packet;
+}
