@@ -39,7 +39,7 @@ export async function missingOnTarget(host: Host, closure: readonly PathInfo[]):
 }
 
 /** Runs `use` with `store`, or with a store of its own for the target, ended after (stopped if `use` fails). */
-export async function withTargetStore<T>(
+async function withTargetStore<T>(
   host: Host,
   store: TargetStore | undefined,
   use: (store: TargetStore) => Promise<T>,

@@ -62,10 +62,11 @@ class ServeProcess {
     input.write(greeting());
   }
 
-  protocolError(what: string): HiveError {
+  protocolError(what: string, hint?: string): HiveError {
     return new HiveError(
       "HIVE_REMOTE_COMMAND_FAILED",
       `node ${this.host.node}: push: nix-store --serve on ${this.host.description}: ${what}`,
+      hint === undefined ? {} : { hint },
     );
   }
 
@@ -75,9 +76,10 @@ class ServeProcess {
     if (magic !== SERVE_MAGIC_2) throw this.protocolError(`unexpected bytes instead of its greeting (${magic})`);
     const version = await this.reader.number();
     if (version >> 8 !== SERVE_VERSION >> 8 || (version & 0xff) < (SERVE_VERSION & 0xff))
-      throw Object.assign(this.protocolError(`its protocol version ${version >> 8}.${version & 0xff} is too old`), {
-        hint: "upgrade Nix on the host: hive needs serve protocol 2.5 or later, as `nix copy --to ssh://` does",
-      });
+      throw this.protocolError(
+        `its protocol version ${version >> 8}.${version & 0xff} is too old`,
+        "upgrade Nix on the host: hive needs serve protocol 2.5 or later, as `nix copy --to ssh://` does",
+      );
   }
 
   /**
