@@ -31,6 +31,22 @@ async function childrenOf(parent: number, pattern: RegExp): Promise<number[]> {
   return found;
 }
 
+/** Processes whose command line matches and that have `dir` mounted (a testbed host's own). */
+async function processesSeeing(dir: string, pattern: RegExp): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, "utf8")).replace(/\0/g, " ");
+      if (pattern.test(cmdline) && (await readFile(`/proc/${entry}/mountinfo`, "utf8")).includes(` ${dir} `))
+        found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 const payload = (seed: string, mib: number) =>
   `testbed.payload = { paths = 8; bytes = ${Math.round((mib * 1024 * 1024) / 8)}; seed = "${seed}"; };`;
 // Evaluating this takes many seconds: time to interrupt an evaluation.
@@ -149,5 +165,31 @@ describe("signals and killed helpers", () => {
     expect(result.stdout).toMatch(/^s2: failed at activate: .*was stopped \(interrupted\); rolled back/m);
     await expectInvariants(fleet(), result, { s2: { before, wanted: undefined } });
     expect(await lastRecord(fleet(), "s2")).toMatchObject({ outcome: "rolled-back" });
+  });
+  it("the host's nix-store --serve killed during a push: the node fails at push naming it, the store stays whole, the next apply deploys", async () => {
+    const before = await baseline("s1");
+    const link = await fleet().link("s1", { bytesPerSecond: 3 * 1024 * 1024 });
+    const dir = await writeHive({ s1: `deployment.targetHost = "s1-link"; ${payload(`serve-${Date.now()}`, 12)}` });
+    const run = startHive(fleet(), dir, ["apply", "--on", "s1", "--no-gzip", "--log-format", "plain"]);
+    await waitFor("the push to start", () => /s1 \| push/.test(run.stderr()));
+    await sleep(1000);
+    // Only this host's server: the testbed's hosts share this machine's process table, and a
+    // host's processes are the ones that see its /nix.
+    const servers = await processesSeeing(fleet().host("s1").paths.nix, /^nix-store --serve/);
+    expect(servers).toHaveLength(1);
+    for (const pid of servers) process.kill(pid, "SIGKILL");
+    const code = await run.exited;
+    const result = { code, stdout: run.stdout(), stderr: run.stderr() };
+    expect(code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/^s1: failed at push: node s1: push: nix-store --serve failed on /m);
+    expect(result.stdout).toMatch(/killed by SIGKILL/);
+    await expectInvariants(fleet(), result, { s1: { before, wanted: undefined } });
+    const verify = await fleet().host("s1").run(["nix-store", "--verify", "--check-contents"]);
+    expect(verify.code, verify.stderr).toBe(0);
+    const again = startHive(fleet(), dir, ["apply", "--on", "s1", "--no-gzip", "--log-format", "plain"]);
+    const againCode = await again.exited;
+    await link.close();
+    expect(againCode, again.stdout() + again.stderr()).toBe(0);
+    expect(again.stdout()).toMatch(/^s1: succeeded/m);
   });
 });

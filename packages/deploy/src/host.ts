@@ -43,7 +43,8 @@ export class Host {
     const result = await this.exec(argv, execOptions);
     if (result.exitCode !== 0) {
       const cause =
-        result.stderr.trim().split("\n").slice(-12).join("\n") || `exit ${result.exitCode ?? result.signal ?? "?"}`;
+        result.stderr.trim().split("\n").slice(-12).join("\n") ||
+        (result.signal !== null ? `killed by ${result.signal}` : `exit ${result.exitCode ?? "?"}`);
       throw new HiveError(
         "HIVE_REMOTE_COMMAND_FAILED",
         `node ${this.node}: ${step}: ${label ?? argv[0] ?? "command"} failed on ${this.description}:\n${cause}`,
