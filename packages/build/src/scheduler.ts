@@ -79,6 +79,8 @@ export class BuildScheduler {
   private readonly nodeJobs = new Map<NodeName, DrvPath[]>();
   private pending: Request[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The evaluation has delivered every node: nothing is worth waiting for. */
+  private complete = false;
   private logDirReady: Promise<unknown> | undefined;
 
   constructor(private readonly options: SchedulerOptions) {}
@@ -94,11 +96,26 @@ export class BuildScheduler {
   private scheduled(node: NodeName, drv: DrvPath, outPath: StorePath | undefined): Promise<StorePath> {
     return new Promise((resolve, reject) => {
       this.pending.push({ node, drv, outPath, resolve, reject });
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, BATCH_WINDOW_MS);
+      this.timer ??= setTimeout(
+        () => {
+          this.timer = undefined;
+          void this.flush();
+        },
+        this.complete ? 0 : BATCH_WINDOW_MS,
+      );
     });
+  }
+
+  /**
+   * Every node has arrived (the evaluation ended): what waits for the batch window is planned
+   * now, and later requests (a stage that deploys what was built) only batch within a turn.
+   */
+  allArrived(): void {
+    this.complete = true;
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.flush();
   }
 
   private get signal(): { signal?: AbortSignal } {

@@ -246,6 +246,7 @@ export class FleetRun {
       if (!this.options.starting.aborted) throw error;
       deployment.skipUnstarted(this.options.selected, "evaluate");
     }
+    this.scheduler.allArrived();
     deployment.sealed(this.options.selected);
     const results = await deployment.finish();
     const order = new Map(this.options.selected.map((n, i) => [n, i]));
