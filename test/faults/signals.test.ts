@@ -167,29 +167,30 @@ describe("signals and killed helpers", () => {
     expect(await lastRecord(fleet(), "s2")).toMatchObject({ outcome: "rolled-back" });
   });
   it("the host's nix-store --serve killed during a push: the node fails at push naming it, the store stays whole, the next apply deploys", async () => {
-    const before = await baseline("s1");
-    const link = await fleet().link("s1", { bytesPerSecond: 3 * 1024 * 1024 });
-    const dir = await writeHive({ s1: `deployment.targetHost = "s1-link"; ${payload(`serve-${Date.now()}`, 12)}` });
-    const run = startHive(fleet(), dir, ["apply", "--on", "s1", "--no-gzip", "--log-format", "plain"]);
-    await waitFor("the push to start", () => /s1 \| push/.test(run.stderr()));
+    // s5: the hosts pushed to before have their own links already (a host has one).
+    const before = await baseline("s5");
+    const link = await fleet().link("s5", { bytesPerSecond: 3 * 1024 * 1024 });
+    const dir = await writeHive({ s5: `deployment.targetHost = "s5-link"; ${payload(`serve-${Date.now()}`, 12)}` });
+    const run = startHive(fleet(), dir, ["apply", "--on", "s5", "--no-gzip", "--log-format", "plain"]);
+    await waitFor("the push to start", () => /s5 \| push/.test(run.stderr()));
     await sleep(1000);
     // Only this host's server: the testbed's hosts share this machine's process table, and a
     // host's processes are the ones that see its /nix.
-    const servers = await processesSeeing(fleet().host("s1").paths.nix, /^nix-store --serve/);
+    const servers = await processesSeeing(fleet().host("s5").paths.nix, /^nix-store --serve/);
     expect(servers).toHaveLength(1);
     for (const pid of servers) process.kill(pid, "SIGKILL");
     const code = await run.exited;
     const result = { code, stdout: run.stdout(), stderr: run.stderr() };
     expect(code, result.stdout + result.stderr).toBe(1);
-    expect(result.stdout).toMatch(/^s1: failed at push: node s1: push: nix-store --serve failed on /m);
+    expect(result.stdout).toMatch(/^s5: failed at push: node s5: push: nix-store --serve failed on /m);
     expect(result.stdout).toMatch(/killed by SIGKILL/);
-    await expectInvariants(fleet(), result, { s1: { before, wanted: undefined } });
-    const verify = await fleet().host("s1").run(["nix-store", "--verify", "--check-contents"]);
+    await expectInvariants(fleet(), result, { s5: { before, wanted: undefined } });
+    const verify = await fleet().host("s5").run(["nix-store", "--verify", "--check-contents"]);
     expect(verify.code, verify.stderr).toBe(0);
-    const again = startHive(fleet(), dir, ["apply", "--on", "s1", "--no-gzip", "--log-format", "plain"]);
+    const again = startHive(fleet(), dir, ["apply", "--on", "s5", "--no-gzip", "--log-format", "plain"]);
     const againCode = await again.exited;
     await link.close();
     expect(againCode, again.stdout() + again.stderr()).toBe(0);
-    expect(again.stdout()).toMatch(/^s1: succeeded/m);
+    expect(again.stdout()).toMatch(/^s5: succeeded/m);
   });
 });
