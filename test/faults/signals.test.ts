@@ -14,16 +14,14 @@ import {
   baseline as baselineOf,
 } from "./fault-kit.js";
 
-/** Processes whose parent is `parent` and whose command line matches. */
-async function childrenOf(parent: number, pattern: RegExp): Promise<number[]> {
+/** Processes whose command line matches `pattern` and for which `also(pid)` holds. */
+async function processes(pattern: RegExp, also: (pid: string) => Promise<boolean>): Promise<number[]> {
   const found: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       const cmdline = (await readFile(`/proc/${entry}/cmdline`, "utf8")).replace(/\0/g, " ");
-      if (ppid === parent && pattern.test(cmdline)) found.push(Number(entry));
+      if (pattern.test(cmdline) && (await also(entry))) found.push(Number(entry));
     } catch {
       // gone meanwhile
     }
@@ -31,20 +29,17 @@ async function childrenOf(parent: number, pattern: RegExp): Promise<number[]> {
   return found;
 }
 
+/** Processes whose parent is `parent` and whose command line matches. */
+function childrenOf(parent: number, pattern: RegExp): Promise<number[]> {
+  return processes(pattern, async (pid) => {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === parent;
+  });
+}
+
 /** Processes whose command line matches and that have `dir` mounted (a testbed host's own). */
-async function processesSeeing(dir: string, pattern: RegExp): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = (await readFile(`/proc/${entry}/cmdline`, "utf8")).replace(/\0/g, " ");
-      if (pattern.test(cmdline) && (await readFile(`/proc/${entry}/mountinfo`, "utf8")).includes(` ${dir} `))
-        found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
+function processesSeeing(dir: string, pattern: RegExp): Promise<number[]> {
+  return processes(pattern, async (pid) => (await readFile(`/proc/${pid}/mountinfo`, "utf8")).includes(` ${dir} `));
 }
 
 const payload = (seed: string, mib: number) =>
@@ -166,6 +161,7 @@ describe("signals and killed helpers", () => {
     await expectInvariants(fleet(), result, { s2: { before, wanted: undefined } });
     expect(await lastRecord(fleet(), "s2")).toMatchObject({ outcome: "rolled-back" });
   });
+
   it("the host's nix-store --serve killed during a push: the node fails at push naming it, the store stays whole, the next apply deploys", async () => {
     // s5: the hosts pushed to before have their own links already (a host has one).
     const before = await baseline("s5");
