@@ -1,7 +1,11 @@
 import type { ClientChannel } from "ssh2";
 
-/** A link this near (its TCP connect time) moves half a window far faster than a host consumes it. */
-const NEAR_MS = 5;
+/**
+ * A command that starts this quickly (two round trips and sshd's fork) comes from a link whose
+ * round trip is a few milliseconds: half a window per round trip is then more than a host's store
+ * takes in.
+ */
+const NEAR_MS = 10;
 /** Smaller windows are left whole: the buffering they allow is small. */
 const MIN_WINDOW = 1024 * 1024;
 
@@ -17,9 +21,9 @@ const MIN_WINDOW = 1024 * 1024;
 export function limitInFlight(
   channel: ClientChannel,
   serverSoftware: string | undefined,
-  connectMs: number | undefined,
+  commandStartMs: number,
 ): void {
-  if (connectMs === undefined || connectMs > NEAR_MS || !/^OpenSSH_/.test(serverSoftware ?? "")) return;
+  if (commandStartMs > NEAR_MS || !/^OpenSSH_/.test(serverSoftware ?? "")) return;
   const outgoing = (channel as unknown as { outgoing?: { window?: unknown; packetSize?: unknown } }).outgoing;
   const window = outgoing?.window;
   const packet = outgoing?.packetSize;
