@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -49,6 +49,28 @@ describe("the packed hive, installed with npm", () => {
     });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("starts from V8's code cache after its first run, and never trusts a cache blindly", async () => {
+    const home = await mkdtemp(join(tmpdir(), "hive-cache-home-"));
+    const env = { ...process.env, XDG_CACHE_HOME: home };
+    const cacheDir = join(home, "hive", "v8");
+    const version = await ok(installed, ["--version"], { env });
+    const [file, ...others] = await readdir(cacheDir);
+    expect(others).toEqual([]);
+    const cache = join(cacheDir, file ?? "");
+    const written = await stat(cache);
+    expect(written.mode & 0o777).toBe(0o600);
+    // Taken as it is: a cache V8 refused would be written again.
+    expect(await ok(installed, ["--version"], { env })).toBe(version);
+    expect((await stat(cache)).mtimeMs).toBe(written.mtimeMs);
+    // A damaged cache is refused by V8: hive runs all the same, and writes a good one.
+    await writeFile(cache, Buffer.alloc(written.size, 7));
+    expect(await ok(installed, ["--version"], { env })).toBe(version);
+    expect((await readFile(cache)).equals(Buffer.alloc(written.size, 7))).toBe(false);
+    const off = await mkdtemp(join(tmpdir(), "hive-cache-off-"));
+    await ok(installed, ["--version"], { env: { ...env, XDG_CACHE_HOME: off, HIVE_NO_COMPILE_CACHE: "1" } });
+    expect(await readdir(off)).toEqual([]);
   });
 
   it("lists the example hive's nodes", async () => {

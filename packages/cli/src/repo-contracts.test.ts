@@ -47,6 +47,8 @@ describe("the workspace", () => {
       for (const [code = ""] of readFileSync(file, "utf8").matchAll(/"HIVE_[A-Z_]*[A-Z]"/g))
         used.add(code.slice(1, -1));
     }
+    // Environment variables hive reads share the prefix; they are not error codes.
+    used.delete("HIVE_NO_COMPILE_CACHE");
     const documented = new Set<string>(HIVE_ERROR_CODES);
     expect(
       [...documented].filter((c) => !used.has(c)),
