@@ -1,12 +1,13 @@
 import { execFile, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { HiveError } from "@hive/core";
-import { fingerprint, SshTransportPool, type SshTarget } from "@hive/ssh";
+import { fingerprint, SshTransport, SshTransportPool, type SshTarget } from "@hive/ssh";
 import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
 import { hive } from "../support/hive-fixtures.js";
@@ -21,6 +22,12 @@ const target = (host: string, extra: Partial<SshTarget> = {}): SshTarget => ({
   node: host,
   ...extra,
 });
+
+/** The ssh2 transport a plain host gets (the OpenSSH one opens no connection ahead). */
+function ssh2(transport: unknown): SshTransport {
+  if (!(transport instanceof SshTransport)) throw new Error("expected the ssh2 transport");
+  return transport;
+}
 
 async function failure(work: Promise<unknown>): Promise<HiveError> {
   try {
@@ -67,6 +74,49 @@ describe("the SSH transport (ssh2) against real sshd", () => {
     expect((await t.exec(["echo", "again"])).stdout).toBe("again\n");
     expect(t.connectionsOpened).toBe(2);
     await p.closeAll();
+  });
+
+  it("connects ahead when asked (prepare), and anew when that connection sat unused too long", async () => {
+    const link = await fleet().link("h2");
+    const p = pool();
+    const t = ssh2(p.transportFor(target("h2-link"), SUDO));
+    const before = link.connectionsAccepted;
+    t.prepare();
+    t.prepare();
+    // The host is connected to before any command.
+    for (let i = 0; i < 100 && link.connectionsAccepted === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(link.connectionsAccepted - before).toBe(1);
+    expect((await t.exec(["echo", "ahead"])).stdout).toBe("ahead\n");
+    expect(t.connectionsOpened).toBe(1);
+    await p.closeAll();
+    // Unused for longer than a long build may take (a link that died meanwhile goes unnoticed until
+    // keepalive's probes): the first command opens a new connection.
+    const q = pool();
+    const u = ssh2(q.transportFor(target("h2-link"), SUDO));
+    const now = Date.now();
+    const clock = vi.spyOn(Date, "now").mockReturnValue(now);
+    try {
+      u.prepare();
+      clock.mockReturnValue(now + 31_000);
+      expect((await u.exec(["echo", "later"])).stdout).toBe("later\n");
+    } finally {
+      clock.mockRestore();
+    }
+    expect(u.connectionsOpened).toBe(2);
+    await q.closeAll();
+    // A host that accepts and then says nothing: the run's end gives its handshake up, it does
+    // not wait for the 15 s timeout.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    const r = pool();
+    ssh2(r.transportFor(target("127.0.0.1", { port: address.port }), SUDO)).prepare();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closing = Date.now();
+    await r.closeAll();
+    expect(Date.now() - closing).toBeLessThan(2_000);
+    silent.close();
   });
 
   it("keeps a push to a near OpenSSH host to half its window in flight, and every byte arrives", async () => {
@@ -373,6 +423,11 @@ describe("the SSH transport (ssh2) against real sshd", () => {
     const down = await failure(pool().transportFor(target("h3"), SUDO).exec(["true"]));
     expect(down.code).toBe("HIVE_SSH_CONNECT_FAILED");
     expect(down.message).toMatch(/^root@h3 \(127\.0\.0\.1\):\d+: cannot connect: .*ECONNREFUSED/);
+    // Connecting ahead fails quietly: the first command says why, as above.
+    const ahead = ssh2(pool().transportFor(target("h3"), SUDO));
+    ahead.prepare();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await failure(ahead.exec(["true"]))).message).toBe(down.message);
     await fleet().startSshd("h3");
     const original = await fleet().host("h2").authorizedKeys();
     await fleet().host("h2").setAuthorizedKeys([]);

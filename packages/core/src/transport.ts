@@ -39,4 +39,9 @@ export interface Transport {
    * running now finish on the old one. Without it, `close` does (and stops what runs).
    */
   reconnect?(): Promise<void>;
+  /**
+   * Starts connecting now, so that the first command need not wait for the handshake (while the
+   * node's build is checked). Never throws: a failure is the first command's.
+   */
+  prepare?(): void;
 }

@@ -14,6 +14,7 @@ import {
   type StorePath,
   type Transport,
 } from "@hive/core";
+import { closureOf, type PathInfo } from "@hive/nix";
 import {
   activateNode,
   buildOnTarget,
@@ -105,6 +106,8 @@ export class Deployment {
   private readonly results = new Map<NodeName, NodeResult>();
   private readonly added = new Set<NodeName>();
   private stopping = false;
+  /** Connections opened ahead of their node's build (warmUp). */
+  private warming = 0;
   /** Hosts copying at the same time share one export of what they lack. */
   readonly exporter = new SharedExporter();
   /** Who this run is, in the deploy lock of every host it changes. */
@@ -192,6 +195,31 @@ export class Deployment {
     return build;
   }
 
+  /**
+   * Opens the node's SSH connection while its build is checked (or runs), so that a system built
+   * already goes up without waiting for the handshake; a few hosts ahead at most. Returns what
+   * ends the wait.
+   */
+  private warmUp(node: DeployNode): (() => void) | undefined {
+    if (this.warming >= CONNECTS_AT_ONCE) return undefined;
+    const transport = this.options.transportFor(node);
+    if (transport?.prepare === undefined) return undefined;
+    this.warming++;
+    transport.prepare();
+    let ended = false;
+    return () => {
+      if (!ended) this.warming--;
+      ended = true;
+    };
+  }
+
+  private closureAhead(system: StorePath): Promise<PathInfo[]> {
+    const closure = closureOf([system], this.options.signal ? { signal: this.options.signal } : {});
+    // Not needed after all when the host runs the system already.
+    closure.catch(() => undefined);
+    return closure;
+  }
+
   private async phase<T>(queue: PQueue, work: () => Promise<T>): Promise<T | undefined> {
     if (this.stopping) return undefined;
     return queue.add(async () => (this.stopping ? undefined : work()));
@@ -235,7 +263,12 @@ export class Deployment {
         system = await build;
       } else if (node.kind === "built") {
         this.emit({ type: "step", node: node.name, step });
-        system = await this.build(node.drvPath, node.name, node.outPath);
+        const warm = traits.pushes || traits.uploadsKeys ? this.warmUp(node) : undefined;
+        try {
+          system = await this.build(node.drvPath, node.name, node.outPath);
+        } finally {
+          warm?.();
+        }
       }
       if (!traits.pushes && !traits.uploadsKeys) {
         this.done({ node: node.name, outcome: "succeeded", ...(system ? { system } : {}) });
@@ -254,11 +287,14 @@ export class Deployment {
       }
       const host = new Host(transport, node.name, this.options.signal);
       let lock: HostLock | undefined;
+      let closure: Promise<PathInfo[]> | undefined;
       try {
         // Connecting (the lock, and the host's state with it) is its own phase: a host with nothing
         // to push never waits for a push slot.
         const locked = await this.phase(this.connectQueue, async () => {
           this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
+          // What a push needs first, asked of this machine's store while the host answers.
+          if (traits.pushes && system !== undefined && node.kind === "built") closure = this.closureAhead(system);
           // Nothing on the host changes before its lock is ours; the lock also reads its state.
           const taken = await lockHost(host, this.holder, { force: this.options.breakLock });
           lock = taken;
@@ -280,7 +316,8 @@ export class Deployment {
               await copyFromBuildHost(buildHost, host, system, nodeOptions);
             }
             // Built on the target: the derivations go up instead of the system.
-            else await pushNode(host, node.kind === "target" ? parseStorePath(node.drvPath) : system, nodeOptions);
+            else if (node.kind === "target") await pushNode(host, parseStorePath(node.drvPath), nodeOptions);
+            else await pushNode(host, system, nodeOptions, closure);
             return { same, state: locked.state };
           });
         }

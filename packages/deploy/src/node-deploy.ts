@@ -104,15 +104,22 @@ export async function refuseUnknownProfile(host: Host, state: HostState, options
   );
 }
 
-/** Pushes a node's system to it (unless there is nothing to push); with fan-out, from peers first. */
-export async function pushNode(host: Host, system: StorePath, options: NodeDeployOptions): Promise<void> {
+/**
+ * Pushes a node's system to it (unless there is nothing to push); with fan-out, from peers first.
+ * `closure`: the system's closure, when the caller asked for it ahead.
+ */
+export async function pushNode(
+  host: Host,
+  system: StorePath,
+  options: NodeDeployOptions,
+  closure: Promise<PathInfo[]> = closureOf([system], host.signal ? { signal: host.signal } : {}),
+): Promise<void> {
   const node = host.node;
   options.onEvent({ type: "step", node, step: "push" });
   await options.cache?.fill(host, system);
   const peers = options.peers;
   // One server on the target for the whole step: every question and every path goes through it.
   const store = new TargetStore(host);
-  let closure: PathInfo[] | undefined;
   let state: TargetState | undefined;
   let holding: Holding | undefined;
   const push = {
@@ -132,13 +139,13 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
     }
   };
   try {
+    const wanted = await closure;
     if (peers !== undefined) {
-      closure = await closureOf([system], host.signal ? { signal: host.signal } : {});
-      state = await store.query(closure, options.substitute);
+      state = await store.query(wanted, options.substitute);
       refuseIfFull(host, state);
     }
-    if (peers !== undefined && closure !== undefined && state !== undefined)
-      holding = await peers.broker.fill(host, peers.spec, closure, state.missing, async (paths) => {
+    if (peers !== undefined && state !== undefined)
+      holding = await peers.broker.fill(host, peers.spec, wanted, state.missing, async (paths) => {
         const bytes = await direct((exporter) => sendPaths(store, paths, { ...push, exporter }));
         options.onEvent({ type: "transfer", node, from: "deployer", bytes });
       });
@@ -148,7 +155,7 @@ export async function pushNode(host: Host, system: StorePath, options: NodeDeplo
         exporter,
         substitute: options.substitute,
         store,
-        ...(closure !== undefined ? { closure } : {}),
+        closure: wanted,
       }),
     );
     await store.close();

@@ -105,13 +105,14 @@ export class SshConnection {
 
   static async open(
     host: ResolvedHost,
-    options: { agent?: string | undefined; via?: SshConnection } = {},
+    options: { agent?: string | undefined; via?: SshConnection; signal?: AbortSignal } = {},
   ): Promise<SshConnection> {
     const jumps: SshConnection[] = [];
     let via = options.via;
+    const signal = options.signal ? { signal: options.signal } : {};
     if (via === undefined) {
       for (const hop of host.proxyJump) {
-        via = await SshConnection.open(hop, { agent: options.agent, ...(via ? { via } : {}) });
+        via = await SshConnection.open(hop, { agent: options.agent, ...(via ? { via } : {}), ...signal });
         jumps.push(via);
       }
     }
@@ -120,9 +121,11 @@ export class SshConnection {
       if (via === undefined && host.proxyCommand !== undefined)
         proxy = await startProxyCommand(host.proxyCommand, describeHost(host));
       const sock = via === undefined ? proxy?.sock : await via.forward(host.hostName, host.port);
-      const { client, connectMs } = await connectClient(host, options.agent, sock).catch(async (error: unknown) => {
-        throw await proxyFailure(host, proxy, error);
-      });
+      const { client, connectMs } = await connectClient(host, options.agent, sock, options.signal).catch(
+        async (error: unknown) => {
+          throw await proxyFailure(host, proxy, error);
+        },
+      );
       return new SshConnection(host, client, connectMs, jumps, proxy);
     } catch (error) {
       proxy?.process.kill();
@@ -228,6 +231,7 @@ async function connectClient(
   host: ResolvedHost,
   agent: string | undefined,
   sock: Duplex | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<{ client: Client; connectMs: number | undefined }> {
   const ssh2 = await loadSsh2();
   const client = new ssh2.Client();
@@ -289,7 +293,10 @@ async function connectClient(
     },
   };
   return new Promise((resolve, reject) => {
+    // Stopped before the handshake ended (the run ends): the connection is given up at once.
+    const stop = () => fail(new Error("stopped before the SSH handshake ended"));
     const fail = (error: Error & { level?: string }) => {
+      signal?.removeEventListener("abort", stop);
       // ssh2 may report more errors as the failed connection winds down (a timeout, then the
       // lost socket): the first one is the cause, the rest must not crash hive.
       client.on("error", () => undefined);
@@ -300,6 +307,7 @@ async function connectClient(
     };
     let connectMs: number | undefined;
     client.once("ready", () => {
+      signal?.removeEventListener("abort", stop);
       client.removeListener("error", fail);
       client.on("error", () => undefined);
       resolve({ client, connectMs });
@@ -310,6 +318,8 @@ async function connectClient(
     const closedEarly = () => fail(new Error("the connection closed during the SSH handshake"));
     client.once("close", closedEarly);
     client.once("ready", () => client.removeListener("close", closedEarly));
+    if (signal?.aborted) return stop();
+    signal?.addEventListener("abort", stop, { once: true });
     client.connect(config);
     // The handshake and every command are small request/response exchanges: Nagle's algorithm
     // with delayed ACKs would add tens of milliseconds to each (measured: 90 ms a command).

@@ -16,6 +16,9 @@ import { certAuthorityFor, knownHostsName } from "./known-hosts.js";
 import { OpenSshTransport } from "./openssh-transport.js";
 import { configFileArgs } from "./openssh-settings.js";
 
+/** How long a connection opened ahead (prepare) may sit unused before its first command. */
+const PREPARED_STALE_MS = 30_000;
+
 /**
  * A host reached over SSH: one connection, opened on first use and reused by every command
  * (channels run side by side), opened again if it drops.
@@ -30,10 +33,23 @@ export class SshTransport extends EscalatingTransport {
     return proxyJump.length > 0 ? undefined : { user, hostName, port };
   }
 
+  /** Gives up the connection being opened (close). */
+  private stopOpening: AbortController | undefined;
+  /** When prepare() opened the connection no command has used yet. */
+  private preparedAt: number | undefined;
+
+  prepare(): void {
+    if (this.connection !== undefined) return;
+    this.preparedAt = Date.now();
+    this.connect().catch(() => undefined);
+  }
+
   private connect(): Promise<SshConnection> {
     if (this.connection === undefined) {
       this.connectionsOpened++;
-      const opening = SshConnection.open(this.host, { agent: this.options.agent });
+      const stop = new AbortController();
+      this.stopOpening = stop;
+      const opening = SshConnection.open(this.host, { agent: this.options.agent, signal: stop.signal });
       this.connection = opening;
       opening.then(
         (c) =>
@@ -50,6 +66,11 @@ export class SshTransport extends EscalatingTransport {
 
   /** Runs `full` as it is over the connection; `name` is the command for messages (not sudo). */
   protected async run(full: readonly string[], options: ExecOptions, name = full[0]): Promise<ExecResult> {
+    const prepared = this.preparedAt;
+    this.preparedAt = undefined;
+    // Opened ahead and idle through a long build: a link that died meanwhile would only be noticed
+    // by keepalive's probes, so the first command goes over a new connection.
+    if (prepared !== undefined && Date.now() - prepared > PREPARED_STALE_MS) await this.reconnect();
     const connection = await this.connect();
     options.signal?.throwIfAborted();
     const stdout: Buffer[] = [];
@@ -100,6 +121,9 @@ export class SshTransport extends EscalatingTransport {
   async close(): Promise<void> {
     const connection = this.connection;
     this.connection = undefined;
+    // A handshake still under way (opened ahead for a node whose build then failed, or the run
+    // was interrupted) is given up, not waited for: an unreachable host would hold the run's end.
+    this.stopOpening?.abort();
     if (connection) (await connection.catch(() => undefined))?.end();
     for (const old of this.retired) old.end();
     this.retired.clear();
