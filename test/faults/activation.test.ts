@@ -17,7 +17,15 @@ import {
 
 describe("faults during activation", () => {
   const fleet = useFleet({
-    hosts: [{ name: "f1" }, { name: "f2" }, { name: "f3" }, { name: "f4" }, { name: "f5" }, { name: "f6" }],
+    hosts: [
+      { name: "f1" },
+      { name: "f2" },
+      { name: "f3" },
+      { name: "f4" },
+      { name: "f5" },
+      { name: "f6" },
+      { name: "f7" },
+    ],
   });
 
   const baseline = (host: string) => baselineOf(fleet(), host);
@@ -82,6 +90,29 @@ describe("faults during activation", () => {
     expect(run.stdout()).toMatch(/hint: .*hive status --on f4/);
     expect(run.stderr().match(/lost the connection/g)).toHaveLength(1);
     await fleet().startSshd("f4");
+  });
+
+  it("follows an activation whose waiting shell on the host was killed (as a host going down kills it) to its success", async () => {
+    const before = await baseline("f7");
+    const dir = await writeHive({ f7: slowActivation(3, "waiter") });
+    const run = startHive(fleet(), dir, ["apply", "--on", "f7", "--log-format", "plain"]);
+    await activationStarted(fleet(), "f7", "waiter");
+    // Only the shells that wait for the runner (sh -c SCRIPT hive-start-activation|hive-wait ...).
+    let killed = 0;
+    for (const pid of await fleet().host("f7").processes()) {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+      if (argv[0] === "sh" && /^hive-(start-activation|wait)$/.test(argv[3] ?? "")) {
+        process.kill(pid, "SIGKILL");
+        killed++;
+      }
+    }
+    expect(killed).toBeGreaterThan(0);
+    const code = await run.exited;
+    const result = { code, stdout: run.stdout(), stderr: run.stderr() };
+    expect(code, result.stdout + result.stderr).toBe(0);
+    const wanted = systemOf(result.stdout, "f7");
+    expect(wanted).not.toBe(before);
+    await expectInvariants(fleet(), result, { f7: { before, wanted } });
   });
 
   it("follows an activation through an sshd restart (as a new system's activation does) to its success", async () => {

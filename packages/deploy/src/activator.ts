@@ -176,7 +176,7 @@ export async function activate(
           await host.run(
             "activate",
             ["sh", "-c", WAIT_ACTIVATION, "hive-wait", base, boot, String(hostWaitSteps(deadline))],
-            { privileged: true, signal: waitSignal ?? null },
+            { privileged: true, signal: waitSignal ?? null, waits: true },
           )
         ).stdout;
       answered = undefined;
@@ -329,6 +329,7 @@ async function startRunner(
     {
       privileged: true,
       onStdout: (chunk) => chunks.push(chunk),
+      waits: true,
       ...(mode === "rollback" ? { signal: null } : {}),
     },
   );

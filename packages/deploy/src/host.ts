@@ -13,6 +13,12 @@ export type HostExecOptions = Omit<ExecOptions, "signal"> & {
   signal?: AbortSignal | null;
   /** The command as messages name it, when its argv[0] does not (a script run by sh). */
   label?: string;
+  /**
+   * The command only waits on the host for something that runs on its own (an activation): killed
+   * by a signal (the host going down), it is lost as a dropped connection is, and the caller follows
+   * up over a new one.
+   */
+  waits?: boolean;
 };
 
 /**
@@ -39,8 +45,13 @@ export class Host {
 
   /** Runs a command; a non-zero exit is an error naming the node, the step and the command's last output. */
   async run(step: DeployStep, argv: readonly string[], options: HostExecOptions = {}): Promise<ExecResult> {
-    const { label, ...execOptions } = options;
+    const { label, waits, ...execOptions } = options;
     const result = await this.exec(argv, execOptions);
+    if (waits === true && result.signal !== null)
+      throw new HiveError(
+        "HIVE_SSH_DISCONNECTED",
+        `${this.description}: ${label ?? argv[0] ?? "a command"} was killed by ${result.signal} while it waited on the host`,
+      );
     if (result.exitCode !== 0) {
       const cause =
         result.stderr.trim().split("\n").slice(-12).join("\n") ||
