@@ -89,7 +89,9 @@ export class SharedExporter {
 
   /** Asks for an export of `paths` (topologically ordered), shared with requests of the same batch. */
   request(paths: readonly PathInfo[], { wait = false }: { wait?: boolean } = {}): ExportHandle {
-    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    // What waits here for a host is bounded per host pushed to at once (a slower host pauses the
+    // export for all): a quarter MiB keeps each host fed (measured: as fast as 1 MiB on 10 hosts).
+    const out = new PassThrough({ highWaterMark: 256 * 1024 });
     let settle: (error?: Error) => void = () => undefined;
     const finished = new Promise<void>((resolve, reject) => {
       settle = (error) => (error ? reject(error) : resolve());

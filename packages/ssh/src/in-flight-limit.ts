@@ -27,3 +27,17 @@ export function limitInFlight(channel: ClientChannel, serverSoftware: string | u
   if (outgoing === undefined || typeof window !== "number" || typeof packet !== "number" || window < MIN_WINDOW) return;
   outgoing.window = Math.floor(window / 2) + 2 * packet;
 }
+
+/** What a streamed command's channel queues here before its writer waits (ssh2's default is 2 MiB). */
+const QUEUED_BYTES = 256 * 1024;
+
+/**
+ * Keeps what a streamed command queues in this process small: ssh2's channel buffers up to 2 MiB
+ * beyond the window before a pipe into it waits, per host pushed to at once. The window keeps the
+ * link busy; a queue of a few packets keeps the window fed.
+ */
+export function limitQueued(channel: ClientChannel): void {
+  const state = (channel as unknown as { _writableState?: { highWaterMark?: unknown } })._writableState;
+  if (state !== undefined && typeof state.highWaterMark === "number" && state.highWaterMark > QUEUED_BYTES)
+    state.highWaterMark = QUEUED_BYTES;
+}

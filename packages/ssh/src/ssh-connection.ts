@@ -12,7 +12,7 @@ import type {
 import { HiveError } from "@hive/core";
 import { startProxyCommand, type ProxiedSocket } from "./proxy-command.js";
 import { batchWrites } from "./write-batching.js";
-import { limitInFlight } from "./in-flight-limit.js";
+import { limitInFlight, limitQueued } from "./in-flight-limit.js";
 import {
   addKnownHost,
   checkHostKey,
@@ -169,7 +169,10 @@ export class SshConnection {
           this.running++;
           this.nearestMs = Math.min(this.nearestMs, performance.now() - asked);
           const software = (this.client as unknown as { _remoteVer?: string })._remoteVer;
-          if (streamed) limitInFlight(channel, software, this.nearestMs);
+          if (streamed) {
+            limitInFlight(channel, software, this.nearestMs);
+            limitQueued(channel);
+          }
           use(channel)
             .finally(() => {
               this.running--;
