@@ -7,7 +7,7 @@
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -22,6 +22,36 @@ copyFileSync(`${root}README.md`, `${out}/README.md`);
 
 // The CLI itself, one CommonJS file: the launcher (dist/hive.mjs, from packages/cli/src/launch.ts)
 // compiles it with V8's code cache, which Node 20 offers for scripts, not for ES modules.
+// yargs measures text with string-width, whose module builds Unicode property regexes (emoji)
+// and an Intl.Segmenter as it loads: about 30 ms of every start, for help text most runs never
+// print. Each import of it gets a stand-in that loads the real module at the first call.
+const lazyStringWidth = {
+  name: "lazy-string-width",
+  setup(build) {
+    build.onResolve({ filter: /^string-width$/ }, async (args) => {
+      // (cli-table3 requires an older, CommonJS string-width that loads cheaply: left as it is.)
+      if (args.pluginData?.real || args.kind !== "import-statement") return undefined;
+      const real = await build.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        pluginData: { real: true },
+      });
+      return real.errors.length > 0 ? undefined : { path: real.path, namespace: "lazy-string-width" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "lazy-string-width" }, (args) => ({
+      contents: [
+        "let real;",
+        "export default function stringWidth(...args) {",
+        `  real ??= require(${JSON.stringify(args.path)}).default;`,
+        "  return real(...args);",
+        "}",
+      ].join("\n"),
+      loader: "js",
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 const cli = await build({
   entryPoints: { hive: `${root}packages/cli/dist/main.js` },
   outdir: `${out}/dist`,
@@ -40,6 +70,7 @@ const cli = await build({
   logLevel: "error",
   legalComments: "linked",
   metafile: true,
+  plugins: [lazyStringWidth],
 });
 const launcher = await build({
   entryPoints: { hive: `${root}packages/cli/dist/launch.js` },

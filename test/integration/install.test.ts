@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
-import { repoRoot } from "../support/paths.js";
+import { hiveBin, repoRoot } from "../support/paths.js";
 import { ok, run } from "../support/run.js";
 
 /**
@@ -35,6 +35,13 @@ describe("the packed hive, installed with npm", () => {
     };
     expect(tarball).toMatch(new RegExp(`/hive-${version.replace(/\./g, "\\.")}\\.tgz$`));
     expect(await ok(installed, ["--version"])).toBe(`${version}\n`);
+  });
+
+  it("prints the same help as the workspace's CLI, wrapped the same (the bundle measures text lazily)", async () => {
+    for (const args of [["--help"], ["apply", "--help"]]) {
+      const env = { ...process.env, COLUMNS: "100" };
+      expect(await ok(installed, args, { env })).toBe(await ok(process.execPath, [hiveBin, ...args], { env }));
+    }
   });
 
   it("needs nothing but itself: no dependencies to fetch", async () => {
