@@ -5,7 +5,7 @@
 // JavaScript). Input: the compiled workspace (`pnpm build`). Run by `pnpm pack` in packages/hive
 // (prepack).
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,6 +84,12 @@ const launcher = await build({
   metafile: true,
 });
 const outputs = { ...cli.metafile.outputs, ...launcher.metafile.outputs };
+// The launcher reads the bundle as Latin-1 (a third of the time UTF-8 decoding takes), so it must
+// be ASCII. esbuild escapes every string, template and regex; what is left is in dependencies'
+// comments, written out as escapes there too.
+const bundle = `${out}/dist/hive.cjs`;
+const ascii = readFileSync(bundle, "utf8").replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+writeFileSync(bundle, ascii);
 // Every file must parse: a name declared twice (the banner's and a module's own) fails here, not
 // on an operator's machine. (The metafile's paths are relative to the working directory.)
 for (const file of Object.keys(outputs).filter((f) => /\.[cm]js$/.test(f)))

@@ -12,7 +12,8 @@ import { openCompileCache, saveCompileCache } from "./compile-cache.js";
 
 const bundle = fileURLToPath(new URL("./hive.cjs", import.meta.url));
 // CommonJS's own wrapper, on the first line so that stack traces keep the bundle's line numbers.
-const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, "utf8").replace(/^#!.*/, "")}\n})`;
+// ASCII (scripts/bundle.mjs makes it so): read as Latin-1, which is the same text, decoded quicker.
+const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, "latin1").replace(/^#!.*/, "")}\n})`;
 const cache = openCompileCache(bundle, process.argv[2]);
 const script = new Script(source, {
   filename: bundle,
