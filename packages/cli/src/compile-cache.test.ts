@@ -73,17 +73,23 @@ describe("the compile cache", () => {
     expect(openCompileCache(bundle, "status", dir)?.data).toBeUndefined();
   });
 
-  it("is another file once the bundle changes, and a new save drops the old bundle's files", () => {
+  it("is another file once the bundle changes; the old bundle's files go a day after their last write", () => {
     saveCompileCache(open("apply"), Buffer.from("old"));
+    const old = open("apply").file;
     writeFileSync(bundle, "module.exports = 2;\n");
     utimesSync(bundle, new Date(), new Date(Date.now() + 5000));
     const upgraded = open("apply");
     expect(upgraded.data).toBeUndefined();
     saveCompileCache(upgraded, Buffer.from("new"));
+    // Two installs used in turn keep their own.
+    expect(readdirSync(dir).sort()).toEqual([old, upgraded.file].map((f) => f.slice(dir.length + 1)).sort());
+    const dayAgo = new Date(Date.now() - 25 * 3600 * 1000);
+    utimesSync(old, dayAgo, dayAgo);
+    saveCompileCache(upgraded, Buffer.from("new"));
     expect(readdirSync(dir)).toEqual([upgraded.file.slice(dir.length + 1)]);
   });
 
-  it("keeps sixteen files a bundle at most, the newest", () => {
+  it("keeps sixteen files at most, the newest", () => {
     for (let i = 0; i < 20; i++) {
       const cache = open(`command-${String.fromCharCode(97 + i)}`);
       saveCompileCache(cache, Buffer.from(String(i)));

@@ -29,8 +29,10 @@ export interface CompileCache {
   readonly data: Buffer | undefined;
 }
 
-/** Files kept for one bundle: a cache per command, and a few commands are all anyone runs. */
+/** Files kept in all: a cache per command and bundle, and a few commands are all anyone runs. */
 const KEEP = 16;
+/** How long another bundle's files stay after their last write. */
+const OTHER_BUNDLE_MS = 24 * 3600 * 1000;
 
 /** Where the cache lives: $XDG_CACHE_HOME/hive/v8, else ~/.cache/hive/v8; none when turned off. */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -86,18 +88,21 @@ export function saveCompileCache(cache: CompileCache, data: Buffer): void {
 }
 
 function prune(cache: CompileCache): void {
-  const ours: { path: string; mtimeMs: number }[] = [];
+  const now = Date.now();
+  const kept: { path: string; mtimeMs: number }[] = [];
   for (const entry of readdirSync(cache.dir)) {
     const path = join(cache.dir, entry);
+    const age = now - statSync(path).mtimeMs;
     // A write that died halfway (one still under way is younger than a minute).
     if (entry.endsWith(".partial")) {
-      if (Date.now() - statSync(path).mtimeMs > 60_000) unlinkSync(path);
+      if (age > 60_000) unlinkSync(path);
     } else if (entry.endsWith(".v8")) {
-      // Another bundle's (an older hive, another Node) goes.
-      if (entry.startsWith(cache.prefix)) ours.push({ path, mtimeMs: statSync(path).mtimeMs });
-      else unlinkSync(path);
+      // Another bundle's (an older hive, another Node, a second install) stays a day after its
+      // last write: two installs used in turn keep theirs.
+      if (!entry.startsWith(cache.prefix) && age > OTHER_BUNDLE_MS) unlinkSync(path);
+      else kept.push({ path, mtimeMs: now - age });
     }
   }
-  ours.sort((a, b) => b.mtimeMs - a.mtimeMs);
-  for (const old of ours.slice(KEEP)) unlinkSync(old.path);
+  kept.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const old of kept.slice(KEEP)) unlinkSync(old.path);
 }
