@@ -106,10 +106,10 @@ export interface Sniffed {
  * closure whose start does not shrink is sent as it is: no gzip on either side.
  */
 export async function sniffCompressible(input: Readable): Promise<Sniffed> {
-  // The stream goes on through a PassThrough that holds the first MiB while it is sampled, and
-  // what follows is piped: an async iterator re-wrapped as a stream cost every later chunk a few
-  // promises (70-180 ms of CPU per 300 MB).
-  const stream = input.pipe(new PassThrough({ readableHighWaterMark: SAMPLE + 64 * 1024 }));
+  // The sample waits in the returned stream's buffer, and what follows is piped in after it, so
+  // that a slow reader holds a few chunks here, not a MiB for the whole push (an async iterator
+  // re-wrapped as a stream cost every later chunk a few promises: 70-180 ms of CPU per 300 MB).
+  const stream = new PassThrough();
   const sample = await new Promise<Buffer>((resolve, reject) => {
     const head: Buffer[] = [];
     let size = 0;
@@ -125,11 +125,14 @@ export async function sniffCompressible(input: Readable): Promise<Sniffed> {
     };
     const onEnd = () => {
       stop();
+      input.pause();
       // From now on a failure ends the returned stream with it (set before anything else runs: a
       // failure is emitted on the next tick). A reader that pipes it without listening learns
       // of the failure from whoever made the input (the export's own end), not by a crash.
       stream.on("error", () => undefined);
       input.once("error", (error) => stream.destroy(error));
+      for (const chunk of head) stream.write(chunk);
+      input.pipe(stream);
       resolve(Buffer.concat(head));
     };
     const onError = (error: Error) => {
