@@ -28,7 +28,10 @@ export const DeployRecordSchema = z.object({
 export type DeployRecord = z.infer<typeof DeployRecordSchema>;
 
 /** What a deploy knows about itself, recorded on every host it activates. */
-export type DeployOrigin = Pick<DeployRecord, "user" | "from" | "run" | "git" | "hiveVersion">;
+export type DeployOrigin = Pick<DeployRecord, "user" | "from" | "run" | "hiveVersion"> & {
+  /** The hive's git state, asked while the run starts (it is needed only when a host's history is written). */
+  git?: Promise<DeployRecord["git"]>;
+};
 
 // Appends stdin to the history file; the file is created root-only and stays so.
 const APPEND = `

@@ -341,11 +341,14 @@ async function recordDeploy(
   result: Pick<DeployRecord, "system" | "outcome" | "generation" | "previousGeneration">,
 ): Promise<void> {
   if (options.origin === undefined) return;
+  const { git: gitState, ...origin } = options.origin;
   try {
+    const git = await gitState?.catch(() => undefined);
     await appendHistory(host, {
       v: 1,
       time: new Date().toISOString(),
-      ...options.origin,
+      ...origin,
+      ...(git !== undefined ? { git } : {}),
       goal: options.goal,
       ...result,
     });

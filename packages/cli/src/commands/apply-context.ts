@@ -9,16 +9,15 @@ export function hiveDirectory(hive: Hive): string {
   return hive.localDirectory ?? process.cwd();
 }
 
-/** Who deploys what from where, for the hosts' deploy history. */
-export async function deployOrigin(hive: Hive, run: string): Promise<DeployOrigin> {
+/** Who deploys what from where, for the hosts' deploy history; git's answer comes when it comes. */
+export function deployOrigin(hive: Hive, run: string): DeployOrigin {
   const dir = hive.localDirectory;
-  const git = dir === undefined ? undefined : await gitState(dir);
   return {
     run,
     user: process.env.SUDO_USER ?? userInfo().username,
     from: hostname(),
     hiveVersion: HIVE_VERSION,
-    ...(git !== undefined ? { git } : {}),
+    ...(dir !== undefined ? { git: gitState(dir) } : {}),
   };
 }
 

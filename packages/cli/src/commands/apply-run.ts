@@ -141,9 +141,8 @@ async function applyWith(
       },
     );
   const runId = randomUUID();
-  // Who deploys from where (git state included), found while the rest is set up.
+  // Who deploys from where; the git state is found while the rest runs.
   const origin = deployOrigin(hive, runId);
-  origin.catch(() => undefined);
   // Goals that build nothing (upload-keys) need not ask what can build.
   const capabilities = GOAL_TRAITS[goal].builds
     ? await buildCapabilities(hive, args, systems)
@@ -178,7 +177,7 @@ async function applyWith(
       capabilities,
       onTarget: args["build-on-target"],
     },
-    origin: await origin,
+    origin,
     noKeys: !args.keys,
     ...(buildHost !== undefined ? { buildHost } : {}),
     ...(args.reboot ? { reboot: { timeoutMs: args["reboot-timeout"] * 1000 } } : {}),
