@@ -197,8 +197,8 @@ export class Deployment {
 
   /**
    * Opens the node's SSH connection while its build is checked (or runs), so that a system built
-   * already goes up without waiting for the handshake; a few hosts ahead at most. Returns what
-   * ends the wait.
+   * already goes up without waiting for the handshake; as many hosts ahead as connect at once, at
+   * most. Returns what ends the wait.
    */
   private warmUp(node: DeployNode): (() => void) | undefined {
     if (this.warming >= CONNECTS_AT_ONCE) return undefined;
