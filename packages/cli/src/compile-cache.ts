@@ -73,7 +73,7 @@ export function openCompileCache(
   }
 }
 
-/** Stores `data` for the next run (whole or not at all), and drops what other bundles left. Never throws. */
+/** Stores `data` for the next run (whole or not at all), and drops what is stale (prune). Never throws. */
 export function saveCompileCache(cache: CompileCache, data: Buffer): void {
   try {
     mkdirSync(cache.dir, { recursive: true, mode: 0o700 });
@@ -87,6 +87,7 @@ export function saveCompileCache(cache: CompileCache, data: Buffer): void {
   }
 }
 
+/** Drops writes that died halfway, other bundles' files a day old, and all but the newest KEEP. */
 function prune(cache: CompileCache): void {
   const now = Date.now();
   const kept: { path: string; mtimeMs: number }[] = [];
