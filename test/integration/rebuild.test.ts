@@ -103,7 +103,7 @@ describe("hive rebuild", () => {
     expect(withOn.code).toBe(2);
     expect(withOn.stderr).toMatch(/leave out --on/);
     const unknown = await hive(["rebuild", "switch", "--flake", `${flake}#n9`], { env: env() });
-    expect(unknown.code).toBe(2);
+    expect(unknown.code, unknown.stderr).toBe(2);
     expect(unknown.stderr).toMatch(/the flake has no node "n9"/);
   });
 

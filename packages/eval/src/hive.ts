@@ -289,7 +289,8 @@ export class Hive {
   /** The speculative evaluation is not wanted (another selection): its nix process stops. */
   private dropPrefetched(selected: readonly NodeName[]): void {
     const prefetched = this.prefetched;
-    if (prefetched === undefined || selected.every((n) => prefetched.nodes.has(n))) return;
+    // (A selection that failed selected nothing: the evaluation stops too.)
+    if (prefetched === undefined || (selected.length > 0 && selected.every((n) => prefetched.nodes.has(n)))) return;
     this.prefetched = undefined;
     prefetched.controller.abort();
   }
