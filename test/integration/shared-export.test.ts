@@ -6,6 +6,7 @@ import { closureOf, exportPaths, localBuildSystems, type PathInfo } from "@hive/
 import { SshTransportPool } from "@hive/ssh";
 import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
+import { plainDeployment } from "../support/plain-deployment.js";
 import { nixBuild, ok } from "../support/run.js";
 import { nixEnvironment } from "@hive/testbed";
 
@@ -113,18 +114,7 @@ describe("a deploy to several hosts at once", () => {
       deployment.add({
         kind: "built",
         name: parseNodeName(name),
-        deployment: {
-          targetHost: name,
-          targetPort: null,
-          targetUser: "root",
-          allowLocalDeployment: false,
-          buildOnTarget: false,
-          tags: [],
-          keys: {},
-          replaceUnknownProfiles: true,
-          privilegeEscalationCommand: [],
-          sshOptions: [],
-        },
+        deployment: plainDeployment(name),
         drvPath: drv,
         outPath,
       });

@@ -2,25 +2,14 @@ import { describe, expect, it } from "vitest";
 import { parseDrvPath, parseNodeName, parseStorePath, type StorePath, type Transport } from "@hive/core";
 import type { DeployNode } from "./deploy-node.js";
 import { Deployment } from "./deployment.js";
-
-const settings = {
-  targetPort: null,
-  targetUser: "root",
-  allowLocalDeployment: false,
-  buildOnTarget: false,
-  tags: [],
-  keys: {},
-  replaceUnknownProfiles: true,
-  privilegeEscalationCommand: [],
-  sshOptions: [],
-};
+import { plainDeployment } from "../../../test/support/plain-deployment.js";
 
 function node(i: number): DeployNode {
   const name = `n${i}`;
   return {
     kind: "built",
     name: parseNodeName(name),
-    deployment: { ...settings, targetHost: name },
+    deployment: plainDeployment(name),
     drvPath: parseDrvPath(`/nix/store/${"a".repeat(31)}${i % 10}-nixos-system-${name}.drv`),
     outPath: parseStorePath(`/nix/store/${"b".repeat(31)}${i % 10}-nixos-system-${name}`),
   };
