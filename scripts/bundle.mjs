@@ -52,14 +52,20 @@ const lazyStringWidth = {
   },
 };
 
-const cli = await build({
-  entryPoints: { hive: `${root}packages/cli/dist/main.js` },
+/** What both files are built with: everything inlined, for the oldest Node hive runs on. */
+const common = {
   outdir: `${out}/dist`,
-  outExtension: { ".js": ".cjs" },
   bundle: true,
   platform: "node",
-  format: "cjs",
   target: "node20.19",
+  logLevel: "error",
+  metafile: true,
+};
+const cli = await build({
+  ...common,
+  entryPoints: { hive: `${root}packages/cli/dist/main.js` },
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
   // hive finds its files (package.json, the Nix assets) from import.meta.url, which a CommonJS
   // file lacks: it is the bundle's own URL, under a name of hive's own.
   banner: { js: 'const __hiveUrl = require("node:url").pathToFileURL(__filename).href;' },
@@ -67,21 +73,14 @@ const cli = await build({
   // ssh2 looks up its optional native crypto addon and cpu-features inside try/catch: left out,
   // they are absent at run time and ssh2 uses its JavaScript code.
   external: ["cpu-features", "*.node"],
-  logLevel: "error",
   legalComments: "linked",
-  metafile: true,
   plugins: [lazyStringWidth],
 });
 const launcher = await build({
+  ...common,
   entryPoints: { hive: `${root}packages/cli/dist/launch.js` },
-  outdir: `${out}/dist`,
   outExtension: { ".js": ".mjs" },
-  bundle: true,
-  platform: "node",
   format: "esm",
-  target: "node20.19",
-  logLevel: "error",
-  metafile: true,
 });
 const outputs = { ...cli.metafile.outputs, ...launcher.metafile.outputs };
 // The launcher reads the bundle as Latin-1 (a third of the time UTF-8 decoding takes), so it must
