@@ -33,6 +33,30 @@ describe("ChunkPlanner", () => {
     expect(planner.next(10, [{ nodes: 10, elapsedMs: 150 }])).toBe(10);
   });
 
+  it("cuts no chunk smaller than the nodes whose CPU time matches a process's own", () => {
+    // A process costs 20 ms before its first node; a node 2 ms more (15 nodes: 50 ms of CPU).
+    const planner = new ChunkPlanner("auto", 50, 2, 24 * GiB, 20);
+    planner.observe(15, 15 * MiB, 150, 50);
+    // Half of the 20 left would do, but 10 nodes are not worth a process: all 20 at once.
+    expect(planner.next(20, [{ nodes: 15, elapsedMs: 140 }])).toBe(20);
+    // Where nodes cost more than a process, lanes share as before.
+    const heavy = new ChunkPlanner("auto", 50, 2, 24 * GiB, 20);
+    heavy.observe(15, 15 * MiB, 1500, 20 + 15 * 90);
+    expect(heavy.next(20, [{ nodes: 15, elapsedMs: 1450 }])).toBe(10);
+    // Nodes that cost nothing measurable beyond the process all go together.
+    const free = new ChunkPlanner("auto", 50, 2, 24 * GiB, 20);
+    free.observe(15, 15 * MiB, 150, 19);
+    expect(free.next(20, [{ nodes: 15, elapsedMs: 140 }])).toBe(20);
+    // Memory still bounds a chunk: 4 GiB x 0.75 / 2 lanes - 1 GiB = 512 MiB, 64 MiB a node.
+    const small = new ChunkPlanner("auto", 50, 2, 4 * GiB, 20);
+    small.observe(4, 4 * 64 * MiB, 150, 21);
+    expect(small.next(20, [])).toBe(8);
+    // Without the process's own cost, nothing changes.
+    const unmeasured = new ChunkPlanner("auto", 50, 2, 24 * GiB);
+    unmeasured.observe(15, 15 * MiB, 150, 50);
+    expect(unmeasured.next(20, [{ nodes: 15, elapsedMs: 145 }])).toBe(10);
+  });
+
   it("keeps the most expensive observation, and never plans past memory", () => {
     const planner = new ChunkPlanner("auto", 1000, 2, 4 * GiB);
     planner.observe(10, 10 * 50 * MiB);

@@ -27,17 +27,28 @@ export interface RunningChunk {
  * over all lanes. Lanes then finish together with few nix processes, each of which pays for
  * starting Nix and loading nixpkgs again: halving what was left at every cut ran 7 processes
  * for 50 nodes on two lanes, where 4 do.
+ *
+ * Nor is a chunk cut smaller than what is worth a process: as many nodes as cost, in CPU, what
+ * the process costs before its first node (the CPU time of the process that opened the hive).
+ * Small nodes (a few milliseconds each) then go in few chunks, where lanes would otherwise halve
+ * what is left down to processes of one node, each paying Nix's start again on a machine that
+ * is busy connecting to the hosts.
  */
 export class ChunkPlanner {
   private bytesPerNode: number | undefined;
   private observedNodes = 0;
   private observedMs = 0;
+  /** Nodes of the chunks whose CPU time is known, and that CPU time beyond the process's own. */
+  private cpuNodes = 0;
+  private cpuBeyondProcessMs = 0;
 
   constructor(
     private readonly limit: EvalNodeLimit,
     private readonly total: number,
     private readonly parallel: number,
     private readonly memoryBytes: number,
+    /** CPU time a nix process takes before it evaluates a node, when measured. */
+    private readonly processCpuMs?: number | undefined,
   ) {}
 
   /** Size of the next chunk, given how many nodes are left and the chunks still running. */
@@ -47,11 +58,20 @@ export class ChunkPlanner {
     if (this.limit !== "auto") return Math.min(remaining, this.limit);
     const perLane = (this.memoryBytes * MEMORY_SHARE) / this.parallel - BYTES_PER_PROCESS;
     const fitting = Math.max(1, Math.floor(perLane / (this.bytesPerNode ?? ASSUMED_BYTES_PER_NODE)));
-    let share = Math.ceil((remaining + this.unfinished(running)) / this.parallel);
+    const least = this.leastWorthAProcess(remaining);
+    let share = Math.max(least, Math.ceil((remaining + this.unfinished(running)) / this.parallel));
     // A few nodes left over would cost a nix process of their own (Nix and nixpkgs loaded again
     // for them): worth more than the imbalance of taking them now.
-    if (remaining - share <= share / 4) share = remaining;
+    if (remaining - share <= share / 4 || remaining - share < least) share = remaining;
     return Math.max(1, Math.min(remaining, share, fitting));
+  }
+
+  /** The fewest nodes worth a process: those whose CPU time matches the process's own. */
+  private leastWorthAProcess(remaining: number): number {
+    const processMs = this.processCpuMs;
+    if (processMs === undefined || !(processMs > 0) || this.cpuNodes === 0) return 1;
+    const perNode = this.cpuBeyondProcessMs / this.cpuNodes;
+    return perNode > 0 ? Math.ceil(processMs / perNode) : remaining;
   }
 
   /** Whole nodes the running chunks have still to do: all of theirs until a chunk has been timed. */
@@ -65,10 +85,14 @@ export class ChunkPlanner {
 
   /**
    * A finished chunk of `nodes` nodes: what it allocated, taken as its cost per node (an upper
-   * bound), and how long it took.
+   * bound), how long it took, and its process's CPU time.
    */
-  observe(nodes: number, allocatedBytes: number | undefined, elapsedMs?: number): void {
+  observe(nodes: number, allocatedBytes: number | undefined, elapsedMs?: number, cpuMs?: number): void {
     if (nodes <= 0) return;
+    if (cpuMs !== undefined && cpuMs >= 0 && this.processCpuMs !== undefined) {
+      this.cpuNodes += nodes;
+      this.cpuBeyondProcessMs += Math.max(0, cpuMs - this.processCpuMs);
+    }
     if (elapsedMs !== undefined && elapsedMs >= 0) {
       this.observedNodes += nodes;
       this.observedMs += elapsedMs;

@@ -12,6 +12,8 @@ export interface ChunkResult<T> {
   invalid?: Map<NodeName, HiveError>;
   /** What the nix process allocated, when it says (for sizing the next chunks). */
   allocatedBytes?: number | undefined;
+  /** The nix process's CPU time, when it says. */
+  cpuMs?: number | undefined;
 }
 
 /**
@@ -28,7 +30,13 @@ export async function evaluateInChunks<T>(
   options: { signal?: AbortSignal | undefined; onChunk?: ((chunk: readonly NodeName[]) => void) | undefined } = {},
 ): Promise<void> {
   const queue = new PQueue({ concurrency: limits.parallel });
-  const planner = new ChunkPlanner(limits.limit, nodes.length, limits.parallel, limits.memoryBytes);
+  const planner = new ChunkPlanner(
+    limits.limit,
+    nodes.length,
+    limits.parallel,
+    limits.memoryBytes,
+    limits.processCpuMs,
+  );
   const pending = [...nodes];
   // When each running chunk started, for the planner's estimate of what they have still to do.
   const running = new Map<readonly NodeName[], number>();
@@ -48,9 +56,9 @@ export async function evaluateInChunks<T>(
     const started = performance.now();
     running.set(chunk, started);
     try {
-      const { values, invalid, allocatedBytes } = await evaluateChunk(chunk, options.signal);
+      const { values, invalid, allocatedBytes, cpuMs } = await evaluateChunk(chunk, options.signal);
       running.delete(chunk);
-      planner.observe(chunk.length, allocatedBytes, performance.now() - started);
+      planner.observe(chunk.length, allocatedBytes, performance.now() - started, cpuMs);
       for (const node of chunk) {
         const error = invalid?.get(node);
         if (error !== undefined) {

@@ -13,6 +13,8 @@ export interface EvalLimits {
   parallel: number;
   /** Memory evaluation may plan with (bytes). */
   memoryBytes: number;
+  /** CPU time a nix process of this hive takes before it evaluates a node, when measured. */
+  processCpuMs?: number | undefined;
 }
 
 export function parseEvalNodeLimit(raw: string): EvalNodeLimit {

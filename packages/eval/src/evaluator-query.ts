@@ -14,6 +14,13 @@ const DEPLOYMENT_OPTIONS = readFileSync(new URL("../assets/deployment-options.ni
 
 const MISSING_OUTPUT = /does not provide attribute .*'"?(colmenaHive|colmena|nixosConfigurations)"?'/;
 
+/** A query's value, and what its nix process cost, when Nix says. */
+export interface MeasuredResult {
+  value: unknown;
+  allocatedBytes: number | undefined;
+  cpuMs: number | undefined;
+}
+
 /** The flake outputs hive deploys, in the order it looks for them. */
 const FLAKE_OUTPUTS = ["colmenaHive", "colmena", "nixosConfigurations"] as const;
 type FlakeOutput = (typeof FLAKE_OUTPUTS)[number];
@@ -62,24 +69,22 @@ export class EvaluatorQuery {
   }
 
   /**
-   * Like run, and also says how many bytes the nix process allocated (from Nix's statistics),
-   * which is how chunks learn their size.
+   * Like run, and also says what the nix process cost (from Nix's statistics): the bytes it
+   * allocated and its CPU time, which is how chunks learn their size.
    */
-  async runMeasured(
-    body: string,
-    options: { signal?: AbortSignal | undefined } = {},
-  ): Promise<{ value: unknown; allocatedBytes: number | undefined }> {
+  async runMeasured(body: string, options: { signal?: AbortSignal | undefined } = {}): Promise<MeasuredResult> {
     const statsPath = join(tmpdir(), `hive-nix-stats-${randomUUID()}.json`);
     try {
       const value = await this.run(body, { ...options, env: { NIX_SHOW_STATS: "1", NIX_SHOW_STATS_PATH: statsPath } });
-      let allocatedBytes: number | undefined;
+      let stats: { gc?: { totalBytes?: unknown }; cpuTime?: unknown } = {};
       try {
-        const stats = JSON.parse(await readFile(statsPath, "utf8")) as { gc?: { totalBytes?: unknown } };
-        allocatedBytes = typeof stats.gc?.totalBytes === "number" ? stats.gc.totalBytes : undefined;
+        stats = JSON.parse(await readFile(statsPath, "utf8")) as typeof stats;
       } catch {
-        allocatedBytes = undefined;
+        // no statistics: nothing learnt from this process
       }
-      return { value, allocatedBytes };
+      const allocatedBytes = typeof stats.gc?.totalBytes === "number" ? stats.gc.totalBytes : undefined;
+      const cpuMs = typeof stats.cpuTime === "number" ? stats.cpuTime * 1000 : undefined;
+      return { value, allocatedBytes, cpuMs };
     } finally {
       await rm(statsPath, { force: true });
     }

@@ -18,7 +18,7 @@ import { dirname } from "node:path";
 import type { NixOptions } from "@hive/nix";
 import { evaluateInChunks, type NodeOutcome } from "./chunked-eval.js";
 import { resolveEvalLimits, type EvalLimits } from "./eval-limits.js";
-import { EvaluatorQuery } from "./evaluator-query.js";
+import { EvaluatorQuery, type MeasuredResult } from "./evaluator-query.js";
 import { resolveHiveSource, type HiveSource } from "./hive-source.js";
 import { dirtyGitWarning } from "./git-state.js";
 import { nixString, nixStringList } from "./nix-literal.js";
@@ -43,7 +43,7 @@ export interface OpenHiveOptions {
 /** A speculative `e.eval` of named nodes, started while the hive opens. */
 interface Prefetched {
   nodes: ReadonlySet<string>;
-  result: Promise<{ value: unknown; allocatedBytes: number | undefined } | undefined>;
+  result: Promise<MeasuredResult | undefined>;
   /** Stops its nix process: an interruption, or a selection that does not need it. */
   controller: AbortController;
 }
@@ -80,6 +80,8 @@ export class Hive {
     /** hive.yaml beside the hive (or given by --inventory), when there is one. */
     readonly inventory: Inventory | undefined,
     private prefetched?: Prefetched | undefined,
+    /** CPU time of the nix process that opened the hive: what any process pays before a node. */
+    private readonly processCpuMs?: number | undefined,
   ) {}
 
   static async open(options: OpenHiveOptions): Promise<Hive> {
@@ -102,12 +104,13 @@ export class Hive {
           .catch(() => undefined),
       };
     }
-    let raw: unknown;
+    let opened: MeasuredResult;
     try {
-      raw = await query.run("e.info", { signal: options.signal });
+      opened = await query.runMeasured("e.info", { signal: options.signal });
     } catch (error) {
       throw query.globalError(error);
     }
+    const raw = opened.value;
     const info = parseHiveInfo(raw);
     const hiveDir = source.kind === "file" ? dirname(source.path) : source.dir;
     const inventory = Inventory.find(hiveDir, options.inventory);
@@ -115,7 +118,7 @@ export class Hive {
       for (const warning of inventory.checkNodes(info.nodes)) options.onWarning?.(warning);
       info.meta = inventory.applyMeta(info.meta);
     }
-    return new Hive(source, info, query, inventory, prefetched);
+    return new Hive(source, info, query, inventory, prefetched, opened.cpuMs);
   }
 
   /** The directory the hive lives in on this machine; undefined for a remote flake. */
@@ -270,7 +273,7 @@ export class Hive {
   private async takePrefetched(
     chunk: readonly NodeName[],
     signal: AbortSignal | undefined,
-  ): Promise<{ value: unknown; allocatedBytes: number | undefined } | undefined> {
+  ): Promise<MeasuredResult | undefined> {
     const prefetched = this.prefetched;
     if (prefetched === undefined || !chunk.every((n) => prefetched.nodes.has(n))) return undefined;
     this.prefetched = undefined;
@@ -302,12 +305,12 @@ export class Hive {
     onOutcome: (o: NodeOutcome<T>) => void,
     options: ChunkOptions,
   ): Promise<void> {
-    const limits = options.limits ?? resolveEvalLimits("auto", nodes.length);
+    const limits = { processCpuMs: this.processCpuMs, ...(options.limits ?? resolveEvalLimits("auto", nodes.length)) };
     return evaluateInChunks(
       nodes,
       limits,
       async (chunk, signal) => {
-        const { value, allocatedBytes } =
+        const { value, allocatedBytes, cpuMs } =
           (queryName === "eval" ? await this.takePrefetched(chunk, signal) : undefined) ??
           (await this.query.runMeasured(`e.${queryName} ${nixStringList(chunk)}`, { signal }));
         const raw = asRecord(value, queryName);
@@ -321,7 +324,7 @@ export class Hive {
             invalid.set(node, error);
           }
         }
-        return { values, invalid, allocatedBytes };
+        return { values, invalid, allocatedBytes, cpuMs };
       },
       onOutcome,
       { signal: options.signal, onChunk: options.onChunk },
