@@ -21,6 +21,14 @@ export interface MeasuredResult {
   cpuMs: number | undefined;
 }
 
+/** How one query runs. */
+interface QueryCall {
+  impure: boolean;
+  readOnly: boolean;
+  signal: AbortSignal | undefined;
+  env: Record<string, string>;
+}
+
 /** The flake outputs hive deploys, in the order it looks for them. */
 const FLAKE_OUTPUTS = ["colmenaHive", "colmena", "nixosConfigurations"] as const;
 type FlakeOutput = (typeof FLAKE_OUTPUTS)[number];
@@ -52,12 +60,13 @@ export class EvaluatorQuery {
     return `hive: let e = ${evaluatorCall(this.hermetic, output)} hive; in ${body}`;
   }
 
-  private args(installable: readonly string[], body: string, impure: boolean, output?: FlakeOutput): string[] {
+  private args(installable: readonly string[], body: string, call: QueryCall, output?: FlakeOutput): string[] {
     return [
       "eval",
       "--json",
       ...nixOptionArgs(this.nix),
-      ...(impure || this.nix.impure || this.source.kind === "file" ? ["--impure"] : []),
+      ...(call.impure || this.nix.impure || this.source.kind === "file" ? ["--impure"] : []),
+      ...(call.readOnly && this.source.kind === "flake" ? ["--no-write-lock-file"] : []),
       ...installable,
       "--apply",
       this.applyExpression(body, output),
@@ -72,7 +81,10 @@ export class EvaluatorQuery {
    * Like run, and also says what the nix process cost (from Nix's statistics): the bytes it
    * allocated and its CPU time, which is how chunks learn their size.
    */
-  async runMeasured(body: string, options: { signal?: AbortSignal | undefined } = {}): Promise<MeasuredResult> {
+  async runMeasured(
+    body: string,
+    options: { signal?: AbortSignal | undefined; readOnly?: boolean } = {},
+  ): Promise<MeasuredResult> {
     const statsPath = join(tmpdir(), `hive-nix-stats-${randomUUID()}.json`);
     try {
       const value = await this.run(body, { ...options, env: { NIX_SHOW_STATS: "1", NIX_SHOW_STATS_PATH: statsPath } });
@@ -93,9 +105,20 @@ export class EvaluatorQuery {
   /** Evaluates `body` (a Nix expression over `e`, the evaluator's queries) and returns its JSON. */
   async run(
     body: string,
-    options: { signal?: AbortSignal | undefined; impure?: boolean; env?: Record<string, string> } = {},
+    options: {
+      signal?: AbortSignal | undefined;
+      impure?: boolean;
+      env?: Record<string, string>;
+      /** Never writes the flake's lock file: for a query beside another that may write it. */
+      readOnly?: boolean;
+    } = {},
   ): Promise<unknown> {
-    const call = { impure: options.impure ?? false, signal: options.signal, env: options.env ?? {} };
+    const call: QueryCall = {
+      impure: options.impure ?? false,
+      readOnly: options.readOnly ?? false,
+      signal: options.signal,
+      env: options.env ?? {},
+    };
     if (this.source.kind === "file") return this.runOn(["--file", this.source.path], body, call);
     if (this.flakeOutput !== undefined)
       return this.runOn([`${this.source.ref}#${this.flakeOutput}`], body, call, this.flakeOutput);
@@ -122,10 +145,10 @@ export class EvaluatorQuery {
   private async runOn(
     installable: readonly string[],
     body: string,
-    call: { impure: boolean; signal: AbortSignal | undefined; env: Record<string, string> },
+    call: QueryCall,
     output?: FlakeOutput,
   ): Promise<unknown> {
-    const result = await runNix("nix", this.args(installable, body, call.impure, output), {
+    const result = await runNix("nix", this.args(installable, body, call, output), {
       ...this.runOptions(call.signal),
       env: call.env,
     });

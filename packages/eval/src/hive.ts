@@ -100,7 +100,10 @@ export class Hive {
         nodes: new Set(names),
         controller,
         result: query
-          .runMeasured(`e.eval ${nixStringList(names)}`, { signal: controller.signal })
+          // The hive's own query below may write the flake's lock file (a flake without one, or
+          // with an input added): Nix writes it in place, so a second writer could leave it empty
+          // for the other to read ("JSON parse error" on a fresh flake).
+          .runMeasured(`e.eval ${nixStringList(names)}`, { signal: controller.signal, readOnly: true })
           .catch(() => undefined),
       };
     }
