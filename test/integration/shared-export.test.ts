@@ -76,6 +76,39 @@ describe("splitting and sharing nix-store --export streams", () => {
     expect(records(bytesA).sort()).toEqual(records(await exportOf(a)).sort());
     expect(records(bytesB).sort()).toEqual(records(await exportOf(b.slice(1))).sort());
   });
+
+  it("waits a little for a host still taking its lock, and no longer than that for one that never comes", async () => {
+    const a = await closureOf([parseStorePath(await nixBuild(expression("a")))]);
+    const b = await closureOf([parseStorePath(await nixBuild(expression("b")))]);
+    const exporter = new SharedExporter(50, 300);
+    // One host asks while another is still taking its lock; that one asks 100 ms later.
+    const later = exporter.expect();
+    const first = exporter.join().request(a);
+    const second = new Promise<ReturnType<SharedExporter["request"]>>((resolve) =>
+      setTimeout(() => {
+        const seat = exporter.join();
+        later();
+        resolve(seat.request(b));
+      }, 100),
+    );
+    const [bytesA, bytesB] = await Promise.all([
+      collect(first.stream),
+      second.then((s) => collect(s.stream)),
+      first.done,
+      second.then((s) => s.done),
+    ]);
+    expect(exporter.exportsRun).toBe(1);
+    expect(records(bytesB).sort()).toEqual(records(await exportOf(b)).sort());
+    expect(records(bytesA)).toHaveLength(a.length);
+    // A host that never says (its lock hangs) holds the next export 300 ms, not the 2 s grace.
+    exporter.expect();
+    const started = Date.now();
+    const alone = exporter.join().request(a.slice(0, 1));
+    await Promise.all([collect(alone.stream), alone.done]);
+    expect(exporter.exportsRun).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(1900);
+  });
 });
 
 describe("a deploy to several hosts at once", () => {

@@ -288,13 +288,18 @@ export class Deployment {
       const host = new Host(transport, node.name, this.options.signal);
       let lock: HostLock | undefined;
       let closure: Promise<PathInfo[]> | undefined;
+      // Set while the host may push next: the shared export waits a little for it.
+      let expected: (() => void) | undefined;
       try {
         // Connecting (the lock, and the host's state with it) is its own phase: a host with nothing
         // to push never waits for a push slot.
         const locked = await this.phase(this.connectQueue, async () => {
           this.emit({ type: "step", node: node.name, step: "connect", detail: transport.description });
           // What a push needs first, asked of this machine's store while the host answers.
-          if (traits.pushes && system !== undefined && node.kind === "built") closure = this.closureAhead(system);
+          if (traits.pushes && system !== undefined && node.kind === "built") {
+            closure = this.closureAhead(system);
+            expected = this.exporter.expect();
+          }
           // Nothing on the host changes before its lock is ours; the lock also reads its state.
           const taken = await lockHost(host, this.holder, { force: this.options.breakLock });
           lock = taken;
@@ -305,6 +310,9 @@ export class Deployment {
         if (locked === undefined) return this.interrupted(node.name, step);
         const same = system !== undefined && traits.pushes && isUnchanged(locked.state, system, nodeOptions);
         let pushed: { same: boolean; state: HostState } | undefined = { same, state: locked.state };
+        // A host that waits for a push slot will not be in the export about to start.
+        const slotFree = this.pushQueue.pending < this.pushQueue.concurrency && this.pushQueue.size === 0;
+        if (same || !slotFree) expected?.();
         if (traits.pushes && system !== undefined && !same) {
           step = "push";
           pushed = await this.phase(this.pushQueue, async () => {
@@ -317,7 +325,7 @@ export class Deployment {
             }
             // Built on the target: the derivations go up instead of the system.
             else if (node.kind === "target") await pushNode(host, parseStorePath(node.drvPath), nodeOptions);
-            else await pushNode(host, system, nodeOptions, closure);
+            else await pushNode(host, system, nodeOptions, closure, expected);
             return { same, state: locked.state };
           });
         }
@@ -385,6 +393,7 @@ export class Deployment {
         }
         this.done({ node: node.name, outcome: pushed.same ? "unchanged" : "succeeded", ...(system ? { system } : {}) });
       } finally {
+        expected?.();
         await lock?.release();
       }
     } catch (error) {

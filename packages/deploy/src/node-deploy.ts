@@ -106,13 +106,15 @@ export async function refuseUnknownProfile(host: Host, state: HostState, options
 
 /**
  * Pushes a node's system to it (unless there is nothing to push); with fan-out, from peers first.
- * `closure`: the system's closure, when the caller asked for it ahead.
+ * `closure`: the system's closure, when the caller asked for it ahead. `joined`: called once the
+ * push has joined the shared export (or will not), for a caller that said it was coming.
  */
 export async function pushNode(
   host: Host,
   system: StorePath,
   options: NodeDeployOptions,
   closure: Promise<PathInfo[]> = closureOf([system], host.signal ? { signal: host.signal } : {}),
+  joined: () => void = () => undefined,
 ): Promise<void> {
   const node = host.node;
   options.onEvent({ type: "step", node, step: "push" });
@@ -132,12 +134,15 @@ export async function pushNode(
   // host that joined to ask or leave: a host waiting for a peer joins only when it sends).
   const direct = async <T>(send: (exporter: ReturnType<SharedExporter["join"]>) => Promise<T>): Promise<T> => {
     const exporter = options.exporter.join();
+    joined();
     try {
       return await send(exporter);
     } finally {
       exporter.leave();
     }
   };
+  // A host that first waits for its peers joins the export only when it sends.
+  if (peers !== undefined) joined();
   try {
     const wanted = await closure;
     if (peers !== undefined) {

@@ -45,23 +45,69 @@ function nixExportOrder(requests: readonly PathInfo[][]): StorePath[] {
   return order;
 }
 
+interface Batch {
+  requests: { infos: PathInfo[]; request: Request }[];
+  timer: NodeJS.Timeout;
+  /** When the timer fires (ms since the epoch). */
+  deadline: number;
+}
+
 /**
  * One `nix-store --export` for hosts that need paths at the same time: requests arriving within
  * a short window share a single export of the union, split record by record and fanned out to
  * each host that needs the path, at the pace of the slowest (backpressure, no buffering to disk).
  */
 export class SharedExporter {
-  private batch: { requests: { infos: PathInfo[]; request: Request }[]; timer: NodeJS.Timeout } | undefined;
+  private batch: Batch | undefined;
   /** Hosts in their push step that have not asked for an export yet. */
   private undecided = 0;
+  /** Hosts taking their lock that may push next (expect). */
+  private expected = 0;
   /** How many exports ran (to prove sharing). */
   exportsRun = 0;
 
   /**
    * @param windowMs how long a batch waits for more requests when nobody said they would come;
    *   with participants (join), it starts as soon as every one of them has asked or left.
+   * @param expectedMs how long a batch whose participants have all asked still waits for hosts
+   *   that are taking their lock (expect).
    */
-  constructor(private readonly windowMs = 50) {}
+  constructor(
+    private readonly windowMs = 50,
+    private readonly expectedMs = 300,
+  ) {}
+
+  /**
+   * A host taking its lock, which may push next: a batch whose participants have all asked waits
+   * for it a little (at most `expectedMs`), so that hosts whose locks answer a little apart still
+   * share one export. Call the result once the host has joined, or when it will not push now.
+   */
+  expect(): () => void {
+    this.expected++;
+    let settled = false;
+    return () => {
+      if (settled) return;
+      settled = true;
+      this.expected--;
+      this.ready();
+    };
+  }
+
+  /** Starts the batch once nobody it waits for is left (with only expected hosts left, soon). */
+  private ready(): void {
+    const batch = this.batch;
+    if (batch === undefined || this.undecided > 0) return;
+    if (this.expected === 0) {
+      clearTimeout(batch.timer);
+      this.run(batch.requests);
+      return;
+    }
+    const deadline = Math.min(batch.deadline, Date.now() + this.expectedMs);
+    if (deadline === batch.deadline) return;
+    clearTimeout(batch.timer);
+    batch.deadline = deadline;
+    batch.timer = setTimeout(() => this.run(batch.requests), deadline - Date.now());
+  }
 
   /** A host entering its push step: the next export waits for it to ask (or leave). */
   join(): { request: (paths: readonly PathInfo[]) => ExportHandle; leave: () => void } {
@@ -71,11 +117,7 @@ export class SharedExporter {
       if (decided) return;
       decided = true;
       this.undecided--;
-      if (this.undecided === 0 && this.batch) {
-        clearTimeout(this.batch.timer);
-        const { requests } = this.batch;
-        this.run(requests);
-      }
+      this.ready();
     };
     return {
       request: (paths) => {
@@ -105,9 +147,10 @@ export class SharedExporter {
     if (this.batch === undefined) {
       // Participants still deciding get a longer grace; a lone request waits only the window.
       const delay = wait ? Math.max(this.windowMs, 2000) : this.windowMs;
-      const batch = {
-        requests: [] as { infos: PathInfo[]; request: Request }[],
+      const batch: Batch = {
+        requests: [],
         timer: setTimeout(() => this.run(batch.requests), delay),
+        deadline: Date.now() + delay,
       };
       this.batch = batch;
     }
