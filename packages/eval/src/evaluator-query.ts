@@ -46,6 +46,12 @@ function evaluatorCall(hermetic: boolean, output: FlakeOutput | undefined): stri
  */
 export class EvaluatorQuery {
   private flakeOutput: FlakeOutput | undefined;
+  /**
+   * Set once a query has ended well: the flake's lock file is then as Nix wants it. Later queries
+   * never write it, since they may run side by side (Nix writes it in place: a second writer can
+   * leave it empty for another process to read).
+   */
+  private lockSettled = false;
 
   constructor(
     readonly source: HiveSource,
@@ -115,7 +121,7 @@ export class EvaluatorQuery {
   ): Promise<unknown> {
     const call: QueryCall = {
       impure: options.impure ?? false,
-      readOnly: options.readOnly ?? false,
+      readOnly: options.readOnly ?? this.lockSettled,
       signal: options.signal,
       env: options.env ?? {},
     };
@@ -152,6 +158,7 @@ export class EvaluatorQuery {
       ...this.runOptions(call.signal),
       env: call.env,
     });
+    this.lockSettled = true;
     return JSON.parse(result.stdout) as unknown;
   }
 

@@ -24,24 +24,29 @@ vi.mock("@hive/nix", async (original) => ({
         viaCache: null,
       },
     };
-    return Promise.resolve({ stdout: JSON.stringify(expression.includes("e.info") ? info : {}), stderr: "" });
+    const value = expression.includes("e.info") ? info : expression.includes("e.tags") ? { n1: { tags: [] } } : {};
+    return Promise.resolve({ stdout: JSON.stringify(value), stderr: "" });
   },
 }));
 
 const { Hive } = await import("./hive.js");
 
 describe("Hive.open", () => {
-  it("lets only the hive's own query write a flake's lock file, not the evaluation started beside it", async () => {
+  it("lets only the hive's own query write a flake's lock file, not the queries beside or after it", async () => {
     // Nix writes flake.lock in place: two writers at once left it empty for one of them to read
     // (a fresh flake failed about one run in 25 under load with "JSON parse error").
     const dir = await mkdtemp(join(tmpdir(), "hive-open-"));
     await writeFile(join(dir, "flake.nix"), "{ outputs = _: { }; }");
-    await Hive.open({ config: dir, cwd: dir, prefetch: ["n1"] });
+    const hive = await Hive.open({ config: dir, cwd: dir, prefetch: ["n1"] });
     const info = calls.find((a) => a.at(-1)?.includes("e.info"));
     const ahead = calls.find((a) => a.at(-1)?.includes("e.eval"));
     expect(info).toBeDefined();
     expect(ahead).toBeDefined();
     expect(info).not.toContain("--no-write-lock-file");
     expect(ahead).toContain("--no-write-lock-file");
+    // Later queries (chunks run side by side) never write it either.
+    await hive.tags();
+    const later = calls.find((a) => a.at(-1)?.includes("e.tags"));
+    expect(later).toContain("--no-write-lock-file");
   });
 });
