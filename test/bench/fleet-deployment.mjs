@@ -5,19 +5,7 @@ import { parseNodeName, parseStorePath } from "../../packages/core/dist/index.js
 import { Deployment } from "../../packages/deploy/dist/index.js";
 import { localBuildSystems, nixEnvironment } from "../../packages/nix/dist/index.js";
 import { SshTransportPool } from "../../packages/ssh/dist/index.js";
-
-const nodeSettings = (name) => ({
-  targetHost: name,
-  targetPort: null,
-  targetUser: "root",
-  allowLocalDeployment: false,
-  buildOnTarget: false,
-  tags: [],
-  keys: {},
-  replaceUnknownProfiles: true,
-  privilegeEscalationCommand: [],
-  sshOptions: [],
-});
+import { plainDeployment } from "../support/plain-deployment.mjs";
 
 /** Switches `names` to the system of `drv`; resolves with one summary per node. */
 export async function deployToFleet(
@@ -53,7 +41,13 @@ export async function deployToFleet(
       pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
   });
   for (const name of names)
-    deployment.add({ kind: "built", name: parseNodeName(name), deployment: nodeSettings(name), drvPath: drv, outPath });
+    deployment.add({
+      kind: "built",
+      name: parseNodeName(name),
+      deployment: plainDeployment(name),
+      drvPath: drv,
+      outPath,
+    });
   try {
     return await deployment.finish();
   } finally {

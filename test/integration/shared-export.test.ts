@@ -6,7 +6,7 @@ import { closureOf, exportPaths, localBuildSystems, type PathInfo } from "@hive/
 import { SshTransportPool } from "@hive/ssh";
 import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
-import { plainDeployment } from "../support/plain-deployment.js";
+import { plainDeployment } from "../support/plain-deployment.mjs";
 import { nixBuild, ok } from "../support/run.js";
 import { nixEnvironment } from "@hive/testbed";
 

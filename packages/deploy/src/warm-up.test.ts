@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseDrvPath, parseNodeName, parseStorePath, type StorePath, type Transport } from "@hive/core";
 import type { DeployNode } from "./deploy-node.js";
 import { Deployment } from "./deployment.js";
-import { plainDeployment } from "../../../test/support/plain-deployment.js";
+import { plainDeployment } from "../../../test/support/plain-deployment.mjs";
 
 function node(i: number): DeployNode {
   const name = `n${i}`;
