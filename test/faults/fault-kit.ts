@@ -142,13 +142,7 @@ export function activationStarted(fleet: Testbed, host: string, tag: string): Pr
 
 /** Kills every process of a host at once (SIGKILL): a power cut, with no time to react. */
 export async function cutPower(fleet: Testbed, host: string): Promise<void> {
-  for (const pid of await fleet.host(host).processes()) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
+  await fleet.host(host).cutPower();
   await waitFor(`${host} to go down`, async () => (await fleet.host(host).processes()).length === 0);
 }
 

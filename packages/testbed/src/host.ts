@@ -5,7 +5,7 @@ import { join, posix } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { hostInitPath } from "./assets.js";
 import { hostPaths, layOutHost, sshdConfig, writeBootId, type HostPaths } from "./host-layout.js";
-import { killProcesses, processesOfHostsUnder } from "./namespaces.js";
+import { killAtOnce, killProcesses, processesOfHostsUnder } from "./namespaces.js";
 import { pickPort, waitForSshBanner } from "./ports.js";
 import { runChecked, runProgram, type RunResult } from "./run.js";
 
@@ -171,7 +171,12 @@ export class TestbedHost {
     return processesOfHostsUnder(this.paths.dir);
   }
 
-  /** Kills every process of the host, as a power cut would. */
+  /** Kills every process of the host at once, with no warning, as a power cut does. */
+  async cutPower(): Promise<void> {
+    await killAtOnce(() => this.processes());
+  }
+
+  /** Stops every process of the host, as a shutdown does: SIGTERM, then SIGKILL. */
   async powerOff(): Promise<void> {
     await killProcesses(() => this.processes(), { graceMs: 500 });
   }

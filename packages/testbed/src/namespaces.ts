@@ -57,6 +57,25 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Kills processes as a power cut does: all at once. Each is stopped (SIGSTOP) before any dies, so
+ * none of them sees another go and acts on it (a shell noticing its child's death, a session
+ * answering before its sshd goes). Processes forked meanwhile are found and stopped too.
+ */
+export async function killAtOnce(find: () => Promise<number[]>): Promise<void> {
+  const stopped = new Set<number>();
+  for (let round = 0; round < 100; round++) {
+    const fresh = (await find()).filter((pid) => !stopped.has(pid));
+    if (fresh.length === 0) break;
+    for (const pid of fresh) {
+      signal(pid, "SIGSTOP");
+      stopped.add(pid);
+    }
+  }
+  for (const pid of stopped) signal(pid, "SIGKILL");
+  await killProcesses(find, { graceMs: 0 });
+}
+
 /** Stops processes: SIGTERM, then SIGKILL for whatever is still there after `graceMs`. */
 export async function killProcesses(
   find: () => Promise<number[]>,
