@@ -4,7 +4,7 @@
 // from its own NDJSON events.
 import { Buffer } from "node:buffer";
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -43,18 +43,29 @@ export function userEnv(fleet) {
 }
 
 /**
- * Runs `hive ARGS -f DIR` and resolves with its wall time, its process tree's CPU and peak RSS
- * (GNU time), and its stdout. A failed run rejects with its output.
+ * CPU time this whole machine has spent busy (all cores, every process: hive or the baseline, and
+ * the testbed's hosts alike), from /proc/stat, in ms.
  */
-export function timedHive(fleet, dir, args) {
+export function machineBusyMs() {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n", 1)[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * Runs `cmd ARGS` under GNU time and resolves with its wall time, its process tree's CPU and peak
+ * RSS, the whole machine's CPU meanwhile (the tree's plus the hosts'), and its stdout. A failed
+ * run rejects with its output.
+ */
+function timed(cmd, args, env) {
   return new Promise((resolve, reject) => {
+    const busy = machineBusyMs();
     const start = performance.now();
     const startedAt = Date.now();
-    const child = spawn(
-      "/usr/bin/time",
-      ["-f", "hive-bench-rusage %U %S %M", process.execPath, hiveBin, ...args, "-f", dir],
-      { env: userEnv(fleet), stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawn("/usr/bin/time", ["-f", "hive-bench-rusage %U %S %M", cmd, ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const out = [];
     const err = [];
     child.stdout.on("data", (c) => out.push(c));
@@ -62,19 +73,26 @@ export function timedHive(fleet, dir, args) {
     child.on("error", reject);
     child.on("close", (code) => {
       const ms = performance.now() - start;
+      const machineCpuMs = machineBusyMs() - busy;
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
-      if (code !== 0) return reject(new Error(`hive ${args.join(" ")} exited ${code}:\n${stdout}\n${stderr}`));
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${stdout}\n${stderr}`));
       const usage = /hive-bench-rusage (\S+) (\S+) (\d+)/.exec(stderr);
       resolve({
         ms,
         cpuMs: usage ? (Number(usage[1]) + Number(usage[2])) * 1000 : NaN,
         peakRss: usage ? Number(usage[3]) * 1024 : NaN,
+        machineCpuMs,
         stdout,
         startedAt,
       });
     });
   });
+}
+
+/** Runs `hive ARGS -f DIR` as a user of this fleet would (see `timed` for what it resolves with). */
+export function timedHive(fleet, dir, args) {
+  return timed(process.execPath, [hiveBin, ...args, "-f", dir], userEnv(fleet));
 }
 
 /** Each node's system (out path), from `hive eval`. */
@@ -119,10 +137,9 @@ export async function copyAndSwitchScript(fleet) {
   return script;
 }
 
-export async function timedShell(fleet, script) {
-  const start = performance.now();
-  await run("sh", ["-c", script], { env: userEnv(fleet), maxBuffer: 1 << 26 });
-  return performance.now() - start;
+/** Runs a shell script as a user of this fleet would (see `timed` for what it resolves with). */
+export function timedShell(fleet, script) {
+  return timed("sh", ["-c", script], userEnv(fleet));
 }
 
 /**
