@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { SUDO_PASSWORD_USER, SUDO_USER } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
@@ -54,6 +55,21 @@ describe("testbed hosts and their faults", () => {
     expect(survivors).toEqual([]);
     // No system profile yet: the host boots with no current system, as a fresh install would not.
     expect(await host.currentSystem()).toBeUndefined();
+  });
+
+  it("cuts the power at once: a process born during the cut dies with the rest", async () => {
+    const host = fleet().host("b");
+    // A host busy starting processes (as an activation is): each lives on until killed.
+    await ssh(
+      fleet(),
+      "b",
+      "setsid sh -c 'i=0; while [ $i -lt 3000 ]; do sleep 1000 & i=$((i + 1)); done; wait' >/dev/null 2>&1 </dev/null &",
+    );
+    for (let i = 0; i < 200 && (await host.processes()).length < 30; i++) await sleep(10);
+    await host.cutPower();
+    expect(await host.processes()).toEqual([]);
+    await fleet().startSshd("b");
+    expect((await ssh(fleet(), "b", "true")).code).toBe(0);
   });
 
   it("revokes and changes the authorized client key", async () => {
