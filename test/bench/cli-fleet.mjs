@@ -46,7 +46,7 @@ export function userEnv(fleet) {
  * CPU time this whole machine has spent busy (all cores, every process: hive or the baseline, and
  * the testbed's hosts alike), from /proc/stat, in ms.
  */
-export function machineBusyMs() {
+function machineBusyMs() {
   const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n", 1)[0].trim().split(/\s+/);
   const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
   return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1000) / 100; // USER_HZ is 100 on Linux
