@@ -55,6 +55,7 @@ describe("deployment.keys", () => {
     const result = await run("strace", trace.argv(["apply"]), {
       cwd: dir,
       env: { ...process.env, NIX_PATH: "", ...env() },
+      timeoutMs: 90_000,
     });
     const traces = await trace.stop();
     expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -89,15 +90,22 @@ describe("deployment.keys", () => {
       expect(traces.host.includes(s), `${s} in an argv on the host`).toBe(false);
     }
     // Nothing of the keys went into any store: this machine's (what this run added) or the host's.
-    const local = await run("sh", [
-      "-c",
-      'find /nix/store -maxdepth 1 -newer "$1" -print0 | xargs -0 -r grep -rlF -e "$2" -e "$3" -e "$4"',
+    // A path's mtime is Nix's constant 1; its ctime is when it was added. Not /nix/store itself
+    // nor .links (both change whenever anything is added): that would read the whole store.
+    const local = await run(
       "sh",
-      marker,
-      secrets.text,
-      secrets.file,
-      secrets.command,
-    ]);
+      [
+        "-c",
+        'find /nix/store -mindepth 1 -maxdepth 1 -cnewer "$1" ! -name .links -print0 | xargs -0 -r grep -rlF -e "$2" -e "$3" -e "$4"',
+        "sh",
+        marker,
+        secrets.text,
+        secrets.file,
+        secrets.command,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(local.stderr).not.toMatch(/\[killed/);
     expect(local.stdout).toBe("");
     const hostStore = await fleet()
       .host("h1")

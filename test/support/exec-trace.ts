@@ -32,6 +32,9 @@ export async function traceExecs(fleet: Testbed, host: string, dir: string) {
     /** hive under strace: its argv, then what strace needs before it. */
     argv: (args: readonly string[]) => [
       "-f",
+      // Stops hive's processes at execve alone, not at every system call (strace's default): a
+      // traced push then runs at about its own speed on a busy machine.
+      "--seccomp-bpf",
       "-qq",
       "-s",
       "65536",
@@ -44,8 +47,15 @@ export async function traceExecs(fleet: Testbed, host: string, dir: string) {
       ...args,
     ],
     stop: async () => {
-      tracer.kill("SIGINT");
-      await new Promise((resolve) => tracer.once("exit", resolve));
+      // strace ends by itself once everything it traces has (then there is no exit left to wait
+      // for); told to stop, it detaches, which a tracee stuck in the kernel can hold up.
+      if (tracer.exitCode === null && tracer.signalCode === null) {
+        const exited = new Promise((resolve) => tracer.once("exit", resolve));
+        tracer.kill("SIGINT");
+        const stuck = setTimeout(() => tracer.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(stuck);
+      }
       return { local: await readFile(localTrace, "utf8"), host: await readFile(hostTrace, "utf8"), attached };
     },
   };

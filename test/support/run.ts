@@ -7,18 +7,33 @@ export interface Result {
   code: number;
 }
 
+/**
+ * Runs a program to its end. With `timeoutMs`, one still running then is killed (SIGKILL) and its
+ * result says so on stderr, after what it printed: a hang fails its test with the output, not by
+ * the test's own timeout with none.
+ */
 export function run(
   file: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {},
 ): Promise<Result> {
   return new Promise((resolve) => {
     const child = execFile(
       file,
       args,
-      { env: options.env ?? process.env, maxBuffer: 256 * 1024 * 1024, ...(options.cwd ? { cwd: options.cwd } : {}) },
+      {
+        env: options.env ?? process.env,
+        maxBuffer: 256 * 1024 * 1024,
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+        ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs, killSignal: "SIGKILL" as const } : {}),
+      },
       (error, stdout, stderr) => {
-        resolve({ stdout, stderr, code: error ? (typeof error.code === "number" ? error.code : -1) : 0 });
+        const timedOut = error?.killed === true && options.timeoutMs !== undefined;
+        resolve({
+          stdout,
+          stderr: timedOut ? `${stderr}\n[killed: still running after ${options.timeoutMs} ms]` : stderr,
+          code: error ? (typeof error.code === "number" ? error.code : -1) : 0,
+        });
       },
     );
     if (options.input !== undefined) child.stdin?.end(options.input);
