@@ -5,7 +5,7 @@ import { parseNodeName, parseStorePath } from "../../packages/core/dist/index.js
 import { Deployment } from "../../packages/deploy/dist/index.js";
 import { localBuildSystems, nixEnvironment } from "../../packages/nix/dist/index.js";
 import { SshTransportPool } from "../../packages/ssh/dist/index.js";
-import { plainDeployment } from "../support/plain-deployment.mjs";
+import { plainBuiltNode, plainDeploymentOptions } from "../support/plain-deployment.mjs";
 
 /** Switches `names` to the system of `drv`; resolves with one summary per node. */
 export async function deployToFleet(
@@ -24,30 +24,10 @@ export async function deployToFleet(
     maxJobs: 2,
     substitute: false,
   });
-  const deployment = new Deployment({
-    goal: "switch",
-    build: (node, d) => scheduler.build(node, d),
-    parallel,
-    gzip,
-    substitute: false,
-    reactivate: false,
-    forceReplaceUnknownProfiles: false,
-    activationTimeoutMs: 600_000,
-    breakLock: false,
-    confirmTimeoutMs,
-    noKeys: true,
-    keySources: { text: () => Promise.reject(new Error("no keys")) },
-    transportFor: (node) =>
-      pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
-  });
-  for (const name of names)
-    deployment.add({
-      kind: "built",
-      name: parseNodeName(name),
-      deployment: plainDeployment(name),
-      drvPath: drv,
-      outPath,
-    });
+  const deployment = new Deployment(
+    plainDeploymentOptions({ build: (node, d) => scheduler.build(node, d), pool, parallel, gzip, confirmTimeoutMs }),
+  );
+  for (const name of names) deployment.add(plainBuiltNode(parseNodeName(name), drv, outPath));
   try {
     return await deployment.finish();
   } finally {

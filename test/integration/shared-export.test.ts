@@ -6,7 +6,7 @@ import { closureOf, exportPaths, localBuildSystems, type PathInfo } from "@hive/
 import { SshTransportPool } from "@hive/ssh";
 import { miniNixpkgsPath } from "@hive/testbed";
 import { useFleet } from "../support/fleet.js";
-import { plainDeployment } from "../support/plain-deployment.mjs";
+import { plainBuiltNode, plainDeploymentOptions } from "../support/plain-deployment.mjs";
 import { nixBuild, ok } from "../support/run.js";
 import { nixEnvironment } from "@hive/testbed";
 
@@ -127,31 +127,16 @@ describe("a deploy to several hosts at once", () => {
       maxJobs: 2,
       substitute: false,
     });
-    const deployment = new Deployment({
-      goal: "switch",
-      build: (node, d) => scheduler.build(node, d),
-      parallel: 10,
-      gzip: true,
-      substitute: false,
-      reactivate: false,
-      forceReplaceUnknownProfiles: false,
-      activationTimeoutMs: 600_000,
-      breakLock: false,
-      confirmTimeoutMs: 30_000,
-      noKeys: true,
-      keySources: { text: () => Promise.reject(new Error("no keys")) },
-      transportFor: (node) =>
-        pool.transportFor({ host: node.name, port: null, user: null, sshOptions: [], node: node.name }, []),
-    });
-    for (const name of ["h1", "h2", "h3"]) {
-      deployment.add({
-        kind: "built",
-        name: parseNodeName(name),
-        deployment: plainDeployment(name),
-        drvPath: drv,
-        outPath,
-      });
-    }
+    const deployment = new Deployment(
+      plainDeploymentOptions({
+        build: (node, d) => scheduler.build(node, d),
+        pool,
+        parallel: 10,
+        gzip: true,
+        confirmTimeoutMs: 30_000,
+      }),
+    );
+    for (const name of ["h1", "h2", "h3"]) deployment.add(plainBuiltNode(parseNodeName(name), drv, outPath));
     const summaries = await deployment.finish();
     await pool.closeAll();
     expect(summaries.map((s) => [s.node, s.outcome])).toEqual(
